@@ -1,0 +1,49 @@
+// buildApp: one Fastify instance with every plugin and route registered; it never listens.
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify'
+import formbody from '@fastify/formbody'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { Config } from './config.ts'
+import healthRoutes from './health/routes.ts'
+import { createErrorHandler, sendProblem } from './http-errors.ts'
+import services, { type ServiceDeps } from './services.ts'
+import subscribeRoutes from './subscribers/routes.ts'
+import webRoutes from './web/routes.ts'
+import { loggerOptions } from './logging.ts'
+
+export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>
+
+export interface BuildOptions {
+  logger?: FastifyServerOptions['logger']
+  /** extra Fastify options owned by the process (timeouts) */
+  fastify?: Omit<FastifyServerOptions, 'logger'>
+}
+
+function trustProxy (value: string): FastifyServerOptions['trustProxy'] {
+  if (value === 'off') return false
+  // A hop count is what proxy-addr calls a number; Fastify's types omit it.
+  if (/^\d+$/.test(value)) return Number(value) as unknown as string
+  return value.split(',').map(s => s.trim()).filter(Boolean)
+}
+
+export async function buildApp (config: Config, deps: ServiceDeps = {}, options: BuildOptions = {}): Promise<App> {
+  const app = Fastify({
+    logger: options.logger ?? loggerOptions(config.LOG_LEVEL),
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    trustProxy: trustProxy(config.TRUST_PROXY),
+    // Prototype-pollution keys in JSON bodies are an error, not a silently stripped field.
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    ...options.fastify
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  await app.register(formbody, { bodyLimit: config.BODY_LIMIT_BYTES })
+  await app.register(services, { config, deps })
+  const site = app.services.site
+  app.setErrorHandler(createErrorHandler(site))
+  app.setNotFoundHandler((request, reply) => sendProblem(request, reply, { status: 404, code: 'not_found', message: 'There is nothing at this address.' }, site))
+
+  await app.register(healthRoutes)
+  await app.register(webRoutes)
+  await app.register(subscribeRoutes)
+  return app
+}

@@ -1,0 +1,45 @@
+// AWS clients, created once from config and shared by the stores and senders.
+import { S3Client } from '@aws-sdk/client-s3'
+import { SESv2Client } from '@aws-sdk/client-sesv2'
+import type { AwsCredentialIdentity } from '@aws-sdk/types'
+import type { Config } from '../config.ts'
+
+export interface AwsClients {
+  s3: S3Client
+  ses: SESv2Client
+  destroy: () => void
+}
+
+export interface ClientOptions {
+  /** static credentials (local mode and tests); otherwise the SDK's default chain */
+  credentials?: AwsCredentialIdentity
+}
+
+export function createAwsClients (config: Config, options: ClientOptions = {}): AwsClients {
+  const common = {
+    region: config.AWS_REGION,
+    ...(options.credentials ? { credentials: options.credentials } : {}),
+    // Each client retries throttling and 5xx with backoff and jitter (standard mode).
+    maxAttempts: 3
+  }
+  const s3 = new S3Client({
+    ...common,
+    ...(config.S3_ENDPOINT ? { endpoint: config.S3_ENDPOINT } : {}),
+    forcePathStyle: config.S3_FORCE_PATH_STYLE,
+    // CRC32 on every small PUT costs CPU and breaks presigned uploads; S3 still checks MD5/TLS.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED'
+  })
+  const ses = new SESv2Client({
+    ...common,
+    ...(config.SES_ENDPOINT ? { endpoint: config.SES_ENDPOINT } : {})
+  })
+  return {
+    s3,
+    ses,
+    destroy () {
+      s3.destroy()
+      ses.destroy()
+    }
+  }
+}

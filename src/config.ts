@@ -1,0 +1,120 @@
+// Configuration: the one place that reads the environment; boot fails with every problem listed.
+import { envSchema } from 'env-schema'
+import { Type, type Static } from 'typebox'
+
+const Port = (def: number, description: string) =>
+  Type.Integer({ minimum: 0, maximum: 65535, default: def, description })
+const Seconds = (def: number, description: string, maximum?: number) =>
+  Type.Integer({ minimum: 0, default: def, description, ...(maximum === undefined ? {} : { maximum }) })
+
+// SigV4 presigned URLs live at most 7 days.
+// https://docs.aws.amazon.com/AmazonS3/latest/userguide/ShareObjectPreSignedURL.html
+export const MAX_LINK_TTL_SECONDS = 604800
+
+export const EnvSchema = Type.Object({
+  NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('production'), Type.Literal('test')], { default: 'development', description: 'production forbids local mode and requires every AWS setting' }),
+  PORT: Port(3000, 'HTTP port'),
+  HOST: Type.String({ minLength: 1, default: '127.0.0.1', description: 'interface to listen on (0.0.0.0 in a container)' }),
+  PUBLIC_URL: Type.Optional(Type.String({ pattern: '^https?://', description: 'base URL used in emails; required in production' })),
+  LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map(l => Type.Literal(l)), { default: 'info', description: 'pino log level' }),
+  AWS_REGION: Type.String({ minLength: 1, default: 'us-east-1', description: 'region of the bucket and of SES' }),
+  S3_BUCKET: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$', description: 'bucket holding whitepapers, signups and the outbox; unset outside production means local mode' })),
+  S3_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://', description: 'S3-compatible endpoint (MinIO, s3rver); unset for AWS' })),
+  S3_FORCE_PATH_STYLE: Type.Boolean({ default: false, description: 'path-style S3 URLs (needed by most S3 emulators)' }),
+  SES_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://', description: 'SES v2 endpoint override; unset for AWS' })),
+  SES_FROM: Type.Optional(Type.String({ minLength: 3, maxLength: 320, pattern: '^[^\\r\\n]+@[^\\r\\n]+$', description: 'verified sender, e.g. "Acme <hello@acme.com>"; required in production' })),
+  SES_CONFIGURATION_SET: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'SES configuration set for event publishing' })),
+  EMAIL_SUBJECT: Type.String({ minLength: 1, maxLength: 200, default: 'Your copy of {{title}}', description: 'subject line; {{title}} is the whitepaper title' }),
+  LINK_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: MAX_LINK_TTL_SECONDS, default: MAX_LINK_TTL_SECONDS, description: 'lifetime of the download link in the email (SigV4 maximum 604800)' }),
+  TOKEN_SECRET: Type.Optional(Type.String({ minLength: 32, description: 'secret(s) for signed links, comma-separated: the first signs, all verify; required in production' })),
+  ADMIN_TOKEN: Type.Optional(Type.String({ minLength: 16, description: 'enables /admin; unset keeps it off' })),
+  RATE_LIMIT_PER_IP_PER_MINUTE: Seconds(10, 'signups per client IP per minute (0 turns it off)'),
+  ADDRESS_COOLDOWN_SECONDS: Seconds(300, 'minimum seconds between two emails to one address (0 turns it off)'),
+  BOT_MIN_FILL_SECONDS: Seconds(2, 'forms submitted faster than this are treated as bots (0 turns it off)'),
+  CAPTCHA: Type.Union([Type.Literal('off'), Type.Literal('altcha')], { default: 'off', description: 'proof-of-work challenge on the form' }),
+  SES_MAX_SEND_RATE: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'emails per second; overrides the SES account quota' })),
+  TRUST_PROXY: Type.String({ default: 'off', description: 'off, a hop count, or comma-separated proxy addresses/CIDRs' }),
+  CATALOG_REFRESH_SECONDS: Seconds(30, 'how often running instances re-read the current whitepaper', 3600),
+  BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 1048576, default: 16384, description: 'largest accepted request body' }),
+  LOCAL_S3_PORT: Port(4569, 'local mode: S3 emulator port'),
+  LOCAL_SES_PORT: Port(8005, 'local mode: SES emulator port'),
+  LOCAL_DATA_DIR: Type.String({ minLength: 1, default: '.data', description: 'local mode: where emulated S3 keeps its data' })
+})
+
+export type Env = Static<typeof EnvSchema>
+
+export type Config = Env & {
+  /** local: emulators in-process; aws: real (or configured) endpoints */
+  mode: 'local' | 'aws'
+  publicUrl: string
+  s3Bucket: string
+  sesFrom: string
+  tokenSecrets: string[]
+}
+
+export class ConfigError extends Error {
+  readonly code = 'invalid_config'
+  readonly problems: string[]
+  constructor (problems: string[]) {
+    super(`Invalid configuration:\n${problems.map(p => `  - ${p}`).join('\n')}`)
+    this.problems = problems
+  }
+}
+
+interface AjvIssue { instancePath: string, message?: string, params: Record<string, unknown> }
+
+function describe (issue: AjvIssue): string {
+  const name = issue.instancePath.replace(/^\//, '') || String(issue.params.missingProperty ?? 'env')
+  return `${name} ${issue.message ?? 'is invalid'}`
+}
+
+const REQUIRED_IN_PRODUCTION = ['S3_BUCKET', 'SES_FROM', 'PUBLIC_URL', 'TOKEN_SECRET'] as const
+
+/**
+ * Reads and validates settings. In production every AWS setting is required; elsewhere a
+ * missing S3_BUCKET selects local mode, whose emulator settings are filled in by the local stack.
+ */
+export function loadConfig (source: Record<string, string | undefined>): Config {
+  const data: Record<string, string> = {}
+  for (const [key, value] of Object.entries(source)) {
+    if (key in EnvSchema.properties && value !== undefined && value !== '') data[key] = value
+  }
+  const problems: string[] = []
+  let env: Env | undefined
+  try {
+    env = envSchema<Env>({ schema: EnvSchema, data, dotenv: false })
+  } catch (err) {
+    const issues = (err as { errors?: AjvIssue[] }).errors
+    if (!issues) throw err
+    problems.push(...new Set(issues.map(describe)))
+  }
+  if (data.NODE_ENV === 'production') {
+    for (const name of REQUIRED_IN_PRODUCTION) {
+      if (data[name] === undefined) problems.push(`${name} is required when NODE_ENV=production`)
+    }
+  } else if (data.S3_BUCKET !== undefined && data.SES_FROM === undefined) {
+    problems.push('SES_FROM is required when S3_BUCKET is set')
+  }
+  const tokenSecrets = (data.TOKEN_SECRET ?? '').split(',').map(s => s.trim()).filter(Boolean)
+  if (tokenSecrets.some(s => s.length < 32)) {
+    problems.push('TOKEN_SECRET each comma-separated secret must be at least 32 characters')
+  }
+  if (data.TRUST_PROXY !== undefined && !/^(off|\d+|[0-9a-fA-F.:/,\s]+)$/.test(data.TRUST_PROXY)) {
+    problems.push('TRUST_PROXY must be off, a hop count, or comma-separated addresses/CIDRs')
+  }
+  for (const name of ['PUBLIC_URL', 'S3_ENDPOINT', 'SES_ENDPOINT'] as const) {
+    const value = data[name]
+    if (value !== undefined && !URL.canParse(value)) problems.push(`${name} must be an http(s) URL`)
+  }
+  if (problems.length > 0 || env === undefined) throw new ConfigError(problems)
+
+  const mode = env.S3_BUCKET === undefined ? 'local' : 'aws'
+  return {
+    ...env,
+    mode,
+    publicUrl: (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, ''),
+    s3Bucket: env.S3_BUCKET ?? 'leadlink-local',
+    sesFrom: env.SES_FROM ?? 'leadlink <hello@leadlink.local>',
+    tokenSecrets
+  }
+}

@@ -1,0 +1,69 @@
+// Local mode: S3 (s3rver) and SES (aws-ses-v2-local) emulators in this process, a bucket, a sample
+// whitepaper. Imported only when there is no S3_BUCKET outside production.
+import { mkdir, readFile } from 'node:fs/promises'
+import type { AddressInfo } from 'node:net'
+import type { Server } from 'node:http'
+import { resolve } from 'node:path'
+import type { AwsCredentialIdentity } from '@aws-sdk/types'
+import type { Config } from '../config.ts'
+import { enforceConditionalWrites } from './s3-conditional-writes.ts'
+
+export const LOCAL_CREDENTIALS: AwsCredentialIdentity = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }
+export const SAMPLE_PDF = new URL('../../scripts/sample-whitepaper.pdf', import.meta.url)
+
+export interface LocalStack {
+  /** the config with S3 and SES pointed at the emulators */
+  config: Config
+  credentials: AwsCredentialIdentity
+  inboxUrl: string
+  close: () => Promise<void>
+}
+
+function listening (server: Server): number {
+  return (server.address() as AddressInfo).port
+}
+
+export async function startLocalStack (config: Config): Promise<LocalStack> {
+  const dataDir = resolve(config.LOCAL_DATA_DIR, 's3')
+  await mkdir(dataDir, { recursive: true })
+  const { default: S3rver } = await import('s3rver')
+  const s3 = new S3rver({
+    address: '127.0.0.1',
+    port: config.LOCAL_S3_PORT,
+    directory: dataDir,
+    silent: true,
+    configureBuckets: [{ name: config.s3Bucket, configs: [] }]
+  })
+  enforceConditionalWrites(s3 as never)
+  const s3Address = await s3.run()
+  // A CommonJS module: under Node's ESM interop its server is `default` of the exports object.
+  const sesModule = await import('aws-ses-v2-local') as unknown as { default: { default: typeof import('aws-ses-v2-local').default } }
+  const startSes = sesModule.default.default
+  let ses: Server
+  try {
+    ses = await startSes({ host: '127.0.0.1', port: config.LOCAL_SES_PORT }) as Server
+  } catch (err) {
+    await s3.close()
+    throw err
+  }
+  const sesPort = listening(ses)
+  const sesUrl = `http://localhost:${sesPort}`
+  return {
+    config: {
+      ...config,
+      S3_ENDPOINT: `http://localhost:${s3Address.port}`,
+      S3_FORCE_PATH_STYLE: true,
+      SES_ENDPOINT: sesUrl
+    },
+    credentials: LOCAL_CREDENTIALS,
+    inboxUrl: `${sesUrl}/`,
+    async close () {
+      await new Promise<void>(resolve => ses.close(() => resolve()))
+      await s3.close()
+    }
+  }
+}
+
+export async function samplePdfBytes (): Promise<Buffer> {
+  return await readFile(SAMPLE_PDF)
+}

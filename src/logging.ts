@@ -1,0 +1,38 @@
+// Logger options: JSON logs with request ids; addresses and secrets never reach them.
+import type { FastifyServerOptions } from 'fastify'
+import { stdSerializers } from 'pino'
+
+const EMAIL_RE = /[^\s@<>"'(),;:]+@[^\s@<>"'(),;:]+\.[^\s@<>"'(),;:]+/g
+
+/** Replaces anything shaped like an address: AWS error messages quote recipients verbatim. */
+export function scrubAddresses (text: string): string {
+  return text.replace(EMAIL_RE, '[address]')
+}
+
+function scrubError (err: Error) {
+  const out = stdSerializers.err(err)
+  return { ...out, message: scrubAddresses(out.message), stack: scrubAddresses(out.stack) }
+}
+
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-admin-token"]',
+  'res.headers["set-cookie"]',
+  'email',
+  'address',
+  '*.email',
+  '*.address'
+]
+
+export function loggerOptions (level: string): NonNullable<FastifyServerOptions['logger']> {
+  return {
+    level,
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    serializers: {
+      err: scrubError,
+      // Query strings carry signed tokens: log the path only.
+      req: (req: { method: string, url: string, id: string }) => ({ method: req.method, url: req.url.split('?')[0], id: req.id })
+    }
+  }
+}

@@ -1,0 +1,69 @@
+// The confirmation email: compiled templates filled with catalog data and the minted link only.
+import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import type { WhitepaperPointer } from '../whitepapers/catalog.ts'
+import type { MintedLink } from '../whitepapers/download-links.ts'
+import { compileHtmlTemplate, compileTemplate } from './template.ts'
+
+export const TEMPLATES_DIR = fileURLToPath(new URL('../../templates/', import.meta.url))
+
+export interface RenderedEmail {
+  subject: string
+  html: string
+  text: string
+}
+
+export interface ConfirmationEmailOptions {
+  subject: string
+  /** site name shown in the email, e.g. the public URL's host */
+  site: string
+  templatesDir?: string
+}
+
+function load (path: string): string {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch (err) {
+    throw new Error(`email template ${path} is missing: run "npm run build" to compile the MJML templates`, { cause: err })
+  }
+}
+
+export function formatBytes (size: number): string {
+  if (size < 1024) return `${size} bytes`
+  if (size < 1024 * 1024) return `${(size / 1024).toFixed(0)} KB`
+  return `${(size / 1024 / 1024).toFixed(1)} MB`
+}
+
+const DATE = new Intl.DateTimeFormat('en-GB', { dateStyle: 'long', timeStyle: 'short', timeZone: 'UTC' })
+
+export function formatExpiry (at: Date): string {
+  return `${DATE.format(at)} UTC`
+}
+
+/** Header values must be one line: a title with a newline would inject headers. */
+function oneLine (value: string): string {
+  return value.replace(/[\r\n\t]+/g, ' ').trim()
+}
+
+export type ConfirmationEmail = ReturnType<typeof createConfirmationEmail>
+
+export function createConfirmationEmail (options: ConfirmationEmailOptions) {
+  const dir = options.templatesDir ?? TEMPLATES_DIR
+  const html = compileHtmlTemplate(load(`${dir}/build/confirmation.html`))
+  const text = compileTemplate(load(`${dir}/confirmation.txt`))
+  const subject = compileTemplate(options.subject)
+  return {
+    /** Everything in the email comes from the catalog, config and the link: nothing the visitor typed. */
+    render (input: { pointer: WhitepaperPointer, link: MintedLink }): RenderedEmail {
+      const values = {
+        title: oneLine(input.pointer.title),
+        filename: input.pointer.filename,
+        size: formatBytes(input.pointer.size),
+        downloadUrl: input.link.url,
+        expiresAt: formatExpiry(input.link.expiresAt),
+        site: options.site
+      }
+      return { subject: oneLine(subject.render(values)), html: html.render(values), text: text.render(values) }
+    }
+  }
+}

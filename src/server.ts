@@ -1,0 +1,70 @@
+// Process entry: config → (local emulators) → app → listen; graceful shutdown on signals.
+import closeWithGrace from 'close-with-grace'
+import { buildApp } from './app.ts'
+import { ConfigError, loadConfig, type Config } from './config.ts'
+import type { LocalStack } from './local/stack.ts'
+import { DEFAULT_SLUG } from './whitepapers/catalog.ts'
+
+async function main (): Promise<void> {
+  let config: Config
+  try {
+    config = loadConfig(process.env)
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err
+    process.stderr.write(`leadlink: ${err.message}\nSee .env.example for every setting.\n`)
+    process.exit(1)
+  }
+
+  let local: LocalStack | undefined
+  if (config.mode === 'local') {
+    const { startLocalStack } = await import('./local/stack.ts')
+    local = await startLocalStack(config)
+    config = local.config
+  }
+
+  const app = await buildApp(config, local ? { clientOptions: { credentials: local.credentials } } : {}, {
+    fastify: {
+      // Slow clients must not hold sockets forever; nothing here streams for long.
+      connectionTimeout: 30_000,
+      requestTimeout: 30_000,
+      keepAliveTimeout: 72_000,
+      forceCloseConnections: 'idle'
+    }
+  })
+
+  closeWithGrace({ delay: 10_000 }, async ({ err, signal }) => {
+    if (err) app.log.error({ err }, 'shutting down after an error')
+    else app.log.info({ signal }, 'shutting down')
+    await app.close()
+    await local?.close()
+  })
+
+  if (local) {
+    const { samplePdfBytes } = await import('./local/stack.ts')
+    if (!await app.services.catalog.current(DEFAULT_SLUG)) {
+      const pointer = await app.services.catalog.publish({
+        slug: DEFAULT_SLUG,
+        bytes: await samplePdfBytes(),
+        filename: 'illustrated-guide-to-presigned-links.pdf',
+        title: 'The Illustrated Guide to Presigned Links',
+        description: 'How expiring S3 links deliver files straight from the bucket, and why they beat streaming them yourself.'
+      })
+      app.log.info({ version: pointer.version }, 'local mode: published the sample whitepaper')
+    }
+  }
+
+  const address = await app.listen({ port: config.PORT, host: config.HOST })
+  if (local) {
+    const port = new URL(address).port
+    process.stdout.write([
+      '',
+      'leadlink is running in local mode (S3 and SES emulated in this process, no AWS account needed):',
+      `  landing page  http://localhost:${port}/`,
+      `  inbox         ${local.inboxUrl}`,
+      `  data folder   ${config.LOCAL_DATA_DIR}`,
+      ''
+    ].join('\n') + '\n')
+  }
+}
+
+await main()

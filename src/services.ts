@@ -1,0 +1,53 @@
+// Services plugin: builds the stores, catalog, mailer and use cases once and exposes them typed.
+import fp from 'fastify-plugin'
+import type { FastifyInstance } from 'fastify'
+import { createAwsClients, type AwsClients, type ClientOptions } from './aws/clients.ts'
+import type { Config } from './config.ts'
+import { createConfirmationEmail } from './mail/confirmation-email.ts'
+import { createSender } from './mail/sender.ts'
+import { createSignup, type Signup } from './subscribers/signup.ts'
+import { createSubscriberStore, type SubscriberStore } from './subscribers/store.ts'
+import { createCatalog, type Catalog } from './whitepapers/catalog.ts'
+import { createDownloadLinks, type DownloadLinks } from './whitepapers/download-links.ts'
+
+export interface ServiceDeps {
+  /** clients to use instead of creating them (then the caller destroys them) */
+  aws?: AwsClients
+  clientOptions?: ClientOptions
+  templatesDir?: string
+  now?: () => Date
+}
+
+export interface Services {
+  config: Config
+  aws: AwsClients
+  catalog: Catalog
+  links: DownloadLinks
+  subscribers: SubscriberStore
+  signup: Signup
+  site: string
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    services: Services
+  }
+}
+
+export default fp(async function services (app: FastifyInstance, opts: { config: Config, deps: ServiceDeps }) {
+  const { config, deps } = opts
+  const aws = deps.aws ?? createAwsClients(config, deps.clientOptions)
+  if (!deps.aws) app.addHook('onClose', async () => aws.destroy())
+  const site = new URL(config.publicUrl).host
+  const catalog = createCatalog({
+    s3: aws.s3, bucket: config.s3Bucket, refreshMs: config.CATALOG_REFRESH_SECONDS * 1000, log: app.log, ...(deps.now ? { now: deps.now } : {})
+  })
+  const links = createDownloadLinks({ s3: aws.s3, bucket: config.s3Bucket, ...(deps.now ? { now: () => deps.now!().getTime() } : {}) })
+  const subscribers = createSubscriberStore({ s3: aws.s3, bucket: config.s3Bucket })
+  const email = createConfirmationEmail({ subject: config.EMAIL_SUBJECT, site, ...(deps.templatesDir ? { templatesDir: deps.templatesDir } : {}) })
+  const sender = createSender({ ses: aws.ses, from: config.sesFrom, configurationSet: config.SES_CONFIGURATION_SET })
+  const signup = createSignup({
+    catalog, links, store: subscribers, email, sender, linkTtlSeconds: config.LINK_TTL_SECONDS, ...(deps.now ? { now: deps.now } : {})
+  })
+  app.decorate('services', { config, aws, catalog, links, subscribers, signup, site })
+}, { name: 'services' })

@@ -1,0 +1,51 @@
+// Email address parsing: one canonical form per mailbox, so one record and one hash per person.
+import { createHash } from 'node:crypto'
+import { domainToASCII } from 'node:url'
+import { ValidationError } from '../errors.ts'
+
+// RFC 5321 §4.5.3.1: 64 octets of local part; 254 for a usable forward-path address.
+const MAX_ADDRESS = 254
+const MAX_LOCAL = 64
+// RFC 5322 dot-atom text, ASCII only (SES does not send to UTF-8 local parts).
+const LOCAL_RE = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$/
+const LABEL_RE = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/
+const TLD_RE = /^(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$/
+
+export interface ParsedAddress {
+  /** canonical form: local part and domain lowercased, domain in punycode */
+  address: string
+  /** sha256 of the canonical form: the only identifier that appears in keys and logs */
+  hash: string
+}
+
+function invalid (message = 'Enter an email address like name@example.com.'): ValidationError {
+  return new ValidationError('email_invalid', message, 'email')
+}
+
+export function hashAddress (address: string): string {
+  return createHash('sha256').update(address).digest('hex')
+}
+
+export function parseAddress (input: unknown): ParsedAddress {
+  if (typeof input !== 'string' || input.trim() === '') {
+    throw new ValidationError('email_required', 'Enter your email address.', 'email')
+  }
+  const raw = input.trim()
+  if (raw.length > MAX_ADDRESS * 4) throw invalid('That email address is too long.')
+  // Display names, lists, comments, quoting and header injection are all refused outright.
+  if (/[\s<>()[\]\\,;:"\u0000-\u001f\u007f]/.test(raw)) throw invalid()
+  const at = raw.lastIndexOf('@')
+  if (at <= 0 || at === raw.length - 1) throw invalid()
+  const local = raw.slice(0, at)
+  const domainInput = raw.slice(at + 1).replace(/\.$/, '')
+  if (local.length > MAX_LOCAL || !LOCAL_RE.test(local)) throw invalid()
+  const domain = domainToASCII(domainInput.toLowerCase())
+  if (!domain) throw invalid()
+  const labels = domain.split('.')
+  if (labels.length < 2 || !labels.every(l => LABEL_RE.test(l)) || !TLD_RE.test(labels[labels.length - 1] ?? '')) {
+    throw invalid()
+  }
+  const address = `${local.toLowerCase()}@${domain}`
+  if (address.length > MAX_ADDRESS) throw invalid('That email address is too long.')
+  return { address, hash: hashAddress(address) }
+}

@@ -1,0 +1,59 @@
+// POST /subscribe: the landing-page form (303 to a thank-you page) and its JSON twin (202).
+import type { FastifyError, FastifyReply } from 'fastify'
+import { Type } from 'typebox'
+import type { App } from '../app.ts'
+import { ValidationError } from '../errors.ts'
+import { createErrorHandler, ErrorSchema, validationToDomain, wantsJson } from '../http-errors.ts'
+import { landingPage } from '../web/pages.ts'
+import { DEFAULT_SLUG, SLUG_PATTERN } from '../whitepapers/catalog.ts'
+
+export const SubscribeBodySchema = Type.Object({
+  email: Type.String({ maxLength: 1024, description: 'the visitor\'s email address' }),
+  slug: Type.Optional(Type.String({ pattern: SLUG_PATTERN, description: `whitepaper to send (default "${DEFAULT_SLUG}")` }))
+})
+
+export const SubscribeAcceptedSchema = Type.Object({
+  status: Type.Literal('accepted', { description: 'the signup is recorded and the email is on its way' }),
+  message: Type.String({ description: 'what to tell the visitor' })
+})
+
+export default async function subscribeRoutes (app: App) {
+  const { signup, catalog, site } = app.services
+  const fallback = createErrorHandler(site)
+
+  app.post('/subscribe', {
+    schema: {
+      body: SubscribeBodySchema,
+      response: { 202: SubscribeAcceptedSchema, '4xx': ErrorSchema, '5xx': ErrorSchema }
+    },
+    attachValidation: true,
+    // A bad address re-renders the form with the message beside the field (HTML) or a code (JSON).
+    errorHandler: async (err, request, reply) => {
+      const body = (request.body ?? {}) as { email?: unknown, slug?: unknown }
+      const problem = err instanceof ValidationError ? err : undefined
+      if (problem && !wantsJson(request)) {
+        const slug = typeof body.slug === 'string' ? body.slug : DEFAULT_SLUG
+        const pointer = await catalog.current(slug).catch(() => null)
+        if (pointer) {
+          const email = typeof body.email === 'string' ? body.email.slice(0, 254) : ''
+          return (reply as FastifyReply).code(422).type('text/html; charset=utf-8')
+            .send(landingPage({ site }, { pointer, email, error: { field: problem.field ?? '', message: problem.message } }))
+        }
+      }
+      return fallback(err, request, reply)
+    }
+  }, async (request, reply) => {
+    if (request.validationError) throw validationToDomain(request.validationError as FastifyError)
+    const slug = request.body.slug ?? DEFAULT_SLUG
+    await signup({
+      email: request.body.email,
+      slug,
+      ip: request.ip,
+      userAgent: String(request.headers['user-agent'] ?? '').slice(0, 512)
+    }, request.log)
+    if (wantsJson(request)) {
+      return reply.code(202).send({ status: 'accepted' as const, message: 'Check your inbox: the whitepaper is on its way.' })
+    }
+    return reply.redirect(slug === DEFAULT_SLUG ? '/thanks' : `/thanks?slug=${slug}`, 303)
+  })
+}

@@ -1,0 +1,71 @@
+// Server-rendered pages: every value escaped by the `html` tag; no inline script or style.
+import { CONSENT_TEXT } from '../subscribers/consent.ts'
+import type { WhitepaperPointer } from '../whitepapers/catalog.ts'
+import { html, type SafeHtml } from './html.ts'
+
+export interface PageContext {
+  site: string
+}
+
+function layout (ctx: PageContext, title: string, body: SafeHtml): string {
+  return html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${title}</title>
+<link rel="stylesheet" href="/assets/site.css">
+</head>
+<body>
+<main>
+<p class="site"><a href="/">${ctx.site}</a></p>
+<div class="card">
+${body}
+</div>
+<footer>Your address is used only to send what you asked for.</footer>
+</main>
+</body>
+</html>
+`.value
+}
+
+export interface LandingInput {
+  pointer: WhitepaperPointer
+  /** what the visitor typed, echoed back into the field (escaped) after an error */
+  email?: string
+  error?: { field: string, message: string }
+}
+
+export function landingPage (ctx: PageContext, input: LandingInput): string {
+  const { pointer, error } = input
+  const emailError = error?.field === 'email' ? error.message : undefined
+  const otherError = error && error.field !== 'email' ? error.message : undefined
+  return layout(ctx, `${pointer.title}: free download`, html`
+<h1>${pointer.title}</h1>
+${pointer.description ? html`<p class="lead">${pointer.description}</p>` : ''}
+<p>Get the PDF by email: enter your address and we send you a download link.</p>
+${otherError ? html`<p class="field-error" role="alert">${otherError}</p>` : ''}
+<form method="post" action="/subscribe" novalidate>
+<input type="hidden" name="slug" value="${pointer.slug}">
+<label for="email">Email address</label>
+<input id="email" name="email" type="email" autocomplete="email" inputmode="email" required maxlength="254"
+  value="${input.email ?? ''}"${emailError ? html` aria-invalid="true" aria-describedby="email-error"` : ''}>
+${emailError ? html`<p id="email-error" class="field-error" role="alert">${emailError}</p>` : ''}
+<p class="consent" id="consent">${CONSENT_TEXT}</p>
+<button type="submit" aria-describedby="consent">Email me the whitepaper</button>
+</form>`)
+}
+
+export function thanksPage (ctx: PageContext, pointer: WhitepaperPointer | null): string {
+  return layout(ctx, 'Check your inbox', html`
+<h1>Check your inbox</h1>
+<p class="notice" role="status">We are sending ${pointer ? html`<strong>${pointer.title}</strong>` : 'the whitepaper'} to the address you entered. It usually arrives within a minute.</p>
+<p>Nothing there? Look in your spam folder, or <a href="${pointer && pointer.slug !== 'default' ? `/w/${pointer.slug}` : '/'}">try again</a> in a few minutes.</p>`)
+}
+
+export function messagePage (ctx: PageContext, title: string, message: string): string {
+  return layout(ctx, title, html`
+<h1>${title}</h1>
+<p role="alert">${message}</p>
+<p><a href="/">Back to the start page</a></p>`)
+}
