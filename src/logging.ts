@@ -1,8 +1,7 @@
 // Logger options: JSON logs with request ids; addresses and secrets never reach them.
-import type { FastifyServerOptions } from 'fastify'
-import { stdSerializers } from 'pino'
+import { stdSerializers, type LoggerOptions } from 'pino'
 
-const EMAIL_RE = /[^\s@<>"'(),;:]+@[^\s@<>"'(),;:]+\.[^\s@<>"'(),;:]+/g
+const EMAIL_RE = /[A-Za-z0-9!#$%&'*+=?^_`{|}~.-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g
 
 /** Replaces anything shaped like an address: AWS error messages quote recipients verbatim. */
 export function scrubAddresses (text: string): string {
@@ -25,7 +24,7 @@ export const REDACT_PATHS = [
   '*.address'
 ]
 
-export function loggerOptions (level: string): NonNullable<FastifyServerOptions['logger']> {
+export function loggerOptions (level: string): LoggerOptions {
   return {
     level,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },

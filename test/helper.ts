@@ -31,7 +31,7 @@ export function testConfig (overrides: Record<string, string> = {}): Config {
 }
 
 export async function build (t: Teardown, config: Config = testConfig(), deps: ServiceDeps = {}): Promise<App> {
-  const app = await buildApp(config, { clientOptions: { credentials: TEST_CREDENTIALS }, ...deps }, { logger: false })
+  const app = await buildApp(config, { clientOptions: { credentials: TEST_CREDENTIALS }, ...deps }, { logger: process.env.TEST_LOGS ? { level: 'debug' } : false })
   t.teardown(() => app.close())
   return app
 }

@@ -9,8 +9,8 @@ export interface CompiledTemplate {
   render: (values: Record<string, string>) => string
 }
 
-/** Compiles `{{name}}` placeholders; `escape` is applied to every value (HTML or none for text). */
-export function compileTemplate (source: string, escape: (value: string) => string = s => s): CompiledTemplate {
+/** Compiles `{{name}}` placeholders; `encode` is applied to every value (HTML or none for text). */
+export function compileTemplate (source: string, encode: (value: string) => string = s => s): CompiledTemplate {
   const parts: Part[] = []
   const names = new Set<string>()
   let last = 0
@@ -32,7 +32,7 @@ export function compileTemplate (source: string, escape: (value: string) => stri
         } else {
           const value = values[part.name]
           if (value === undefined) throw new Error(`template value missing: ${part.name}`)
-          out += escape(value)
+          out += encode(value)
         }
       }
       return out

@@ -2,8 +2,9 @@
 import { readFile, stat } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { parseArgs } from 'node:util'
+import type { Stats } from 'node:fs'
 import { createAwsClients } from '../aws/clients.ts'
-import { ConfigError, loadConfig } from '../config.ts'
+import { ConfigError, loadConfig, type Config } from '../config.ts'
 import { DomainError } from '../errors.ts'
 import { connectRuntime } from '../runtime.ts'
 import { createCatalog, DEFAULT_SLUG } from './catalog.ts'
@@ -21,19 +22,23 @@ export const USAGE = `usage:
 // A single PUT takes up to 5 GB; whitepapers are far smaller, and this bounds memory.
 const MAX_PUBLISH_BYTES = 512 * 1024 * 1024
 
+function parseCliArgs (argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      slug: { type: 'string', default: DEFAULT_SLUG },
+      title: { type: 'string' },
+      description: { type: 'string' },
+      help: { type: 'boolean', short: 'h' }
+    }
+  })
+}
+
 export async function runWhitepaperCli (argv: string[], env: Record<string, string | undefined>, io: CliIo): Promise<number> {
-  let parsed
+  let parsed: ReturnType<typeof parseCliArgs>
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        slug: { type: 'string', default: DEFAULT_SLUG },
-        title: { type: 'string' },
-        description: { type: 'string' },
-        help: { type: 'boolean', short: 'h' }
-      }
-    })
+    parsed = parseCliArgs(argv)
   } catch (err) {
     io.err(`${(err as Error).message}\n${USAGE}`)
     return 2
@@ -52,7 +57,7 @@ export async function runWhitepaperCli (argv: string[], env: Record<string, stri
     return 2
   }
 
-  let config
+  let config: Config
   try {
     config = loadConfig(env)
   } catch (err) {
@@ -73,7 +78,7 @@ export async function runWhitepaperCli (argv: string[], env: Record<string, stri
       return 0
     }
     const file = rest[0] as string
-    let info
+    let info: Stats
     try {
       info = await stat(file)
     } catch {

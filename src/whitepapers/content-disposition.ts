@@ -27,5 +27,5 @@ export function attachmentDisposition (filename: string): string {
 /** A key-safe form of a file name: S3 keys accept anything, but people copy keys into shells. */
 export function keySafeFilename (filename: string): string {
   const safe = asciiFallback(cleanFilename(filename)).replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[-.]+/, '')
-  return safe || 'whitepaper.pdf'
+  return /[A-Za-z0-9]/.test(safe.replace(/\.pdf$/i, '')) ? safe : 'whitepaper.pdf'
 }

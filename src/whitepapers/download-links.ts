@@ -28,7 +28,9 @@ export function createDownloadLinks (options: DownloadLinkOptions) {
   const now = options.now ?? Date.now
   const cache = new Map<string, { link: MintedLink, mintedAt: number }>()
 
-  async function sign (pointer: WhitepaperPointer, ttlSeconds: number, at: number): Promise<MintedLink> {
+  async function sign (pointer: WhitepaperPointer, ttlSeconds: number, now: number): Promise<MintedLink> {
+    // X-Amz-Date has one-second resolution: the link dies exactly ttl seconds after that second.
+    const at = Math.floor(now / 1000) * 1000
     const command = new GetObjectCommand({
       Bucket: bucket,
       Key: pointer.key,

@@ -1,0 +1,92 @@
+import t from 'tap'
+import { ConfigError, loadConfig } from '../src/config.ts'
+
+function problemsOf (env: Record<string, string>): string[] {
+  try {
+    loadConfig(env)
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems
+    throw err
+  }
+  return []
+}
+
+t.test('defaults select local mode outside production', async t => {
+  const config = loadConfig({})
+  t.equal(config.mode, 'local')
+  t.equal(config.PORT, 3000)
+  t.equal(config.LINK_TTL_SECONDS, 604800)
+  t.equal(config.publicUrl, 'http://localhost:3000')
+  t.equal(config.LOCAL_S3_PORT, 4569)
+  t.equal(config.LOCAL_SES_PORT, 8005)
+  t.equal(config.LOCAL_DATA_DIR, '.data')
+  t.equal(config.CAPTCHA, 'off')
+  t.equal(config.TRUST_PROXY, 'off')
+})
+
+t.test('a bucket selects AWS mode and values are coerced', async t => {
+  const config = loadConfig({
+    S3_BUCKET: 'my-bucket', SES_FROM: 'Acme <hi@acme.com>', PORT: '8080', S3_FORCE_PATH_STYLE: 'true', LINK_TTL_SECONDS: '3600', PUBLIC_URL: 'https://acme.com/'
+  })
+  t.equal(config.mode, 'aws')
+  t.equal(config.PORT, 8080)
+  t.equal(config.S3_FORCE_PATH_STYLE, true)
+  t.equal(config.LINK_TTL_SECONDS, 3600)
+  t.equal(config.publicUrl, 'https://acme.com', 'trailing slash removed')
+  t.equal(config.sesFrom, 'Acme <hi@acme.com>')
+})
+
+t.test('production never falls back to local mode: every missing setting is named at once', async t => {
+  const problems = problemsOf({ NODE_ENV: 'production' })
+  t.same(problems, [
+    'S3_BUCKET is required when NODE_ENV=production',
+    'SES_FROM is required when NODE_ENV=production',
+    'PUBLIC_URL is required when NODE_ENV=production',
+    'TOKEN_SECRET is required when NODE_ENV=production'
+  ])
+})
+
+t.test('invalid values and missing settings are reported together', async t => {
+  const problems = problemsOf({
+    NODE_ENV: 'production', PORT: 'abc', LINK_TTL_SECONDS: '999999', CAPTCHA: 'maybe', S3_BUCKET: 'Bad_Bucket', PUBLIC_URL: 'ftp://x'
+  })
+  t.ok(problems.some(p => p.startsWith('PORT ')), 'PORT')
+  t.ok(problems.some(p => p.startsWith('LINK_TTL_SECONDS must be <= 604800')), 'LINK_TTL_SECONDS')
+  t.ok(problems.some(p => p.startsWith('CAPTCHA ')), 'CAPTCHA')
+  t.ok(problems.some(p => p.startsWith('S3_BUCKET ')), 'S3_BUCKET pattern')
+  t.ok(problems.some(p => p.startsWith('PUBLIC_URL ')), 'PUBLIC_URL')
+  t.ok(problems.includes('SES_FROM is required when NODE_ENV=production'))
+  t.ok(problems.includes('TOKEN_SECRET is required when NODE_ENV=production'))
+})
+
+t.test('the error message lists each problem on its own line', async t => {
+  try {
+    loadConfig({ NODE_ENV: 'production' })
+    t.fail('should throw')
+  } catch (err) {
+    t.match((err as Error).message, /Invalid configuration:\n {2}- S3_BUCKET[^\n]*\n {2}- SES_FROM/)
+  }
+})
+
+t.test('a bucket without a sender is refused outside production too', async t => {
+  t.same(problemsOf({ S3_BUCKET: 'my-bucket' }), ['SES_FROM is required when S3_BUCKET is set'])
+})
+
+t.test('token secrets: a comma-separated list, each long enough', async t => {
+  const a = 'a'.repeat(32)
+  const b = 'b'.repeat(40)
+  t.same(loadConfig({ TOKEN_SECRET: `${a}, ${b}` }).tokenSecrets, [a, b])
+  t.ok(problemsOf({ TOKEN_SECRET: `${a},short` }).some(p => p.startsWith('TOKEN_SECRET')))
+})
+
+t.test('TRUST_PROXY accepts off, a hop count or addresses', async t => {
+  t.equal(loadConfig({ TRUST_PROXY: '2' }).TRUST_PROXY, '2')
+  t.equal(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1' }).TRUST_PROXY, '10.0.0.0/8, 127.0.0.1')
+  t.ok(problemsOf({ TRUST_PROXY: 'yes please' }).some(p => p.startsWith('TRUST_PROXY')))
+})
+
+t.test('unknown variables are ignored and empty ones count as unset', async t => {
+  const config = loadConfig({ PATH: '/usr/bin', S3_BUCKET: '', PORT: '' })
+  t.equal(config.mode, 'local')
+  t.equal(config.PORT, 3000)
+})

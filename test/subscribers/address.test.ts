@@ -1,0 +1,71 @@
+import t from 'tap'
+import { createHash } from 'node:crypto'
+import { parseAddress } from '../../src/subscribers/address.ts'
+import { ValidationError } from '../../src/errors.ts'
+
+function codeOf (input: unknown): string | undefined {
+  try {
+    parseAddress(input)
+  } catch (err) {
+    if (err instanceof ValidationError) return err.code
+    throw err
+  }
+  return undefined
+}
+
+t.test('canonical form: trimmed, lowercased, IDN domains in punycode', async t => {
+  t.equal(parseAddress('  Jane.Doe@Example.COM ').address, 'jane.doe@example.com')
+  t.equal(parseAddress('user@bücher.example').address, 'user@xn--bcher-kva.example')
+  t.equal(parseAddress('user@example.com.').address, 'user@example.com', 'trailing root dot')
+  t.equal(parseAddress('o\'brien+news@mail.example.org').address, 'o\'brien+news@mail.example.org')
+})
+
+t.test('the hash is sha256 of the canonical address, so case variants share one record', async t => {
+  const a = parseAddress('Jane@Example.com')
+  const b = parseAddress('jane@example.COM')
+  t.equal(a.hash, b.hash)
+  t.equal(a.hash, createHash('sha256').update('jane@example.com').digest('hex'))
+})
+
+t.test('missing or empty input is "required"', async t => {
+  t.equal(codeOf(undefined), 'email_required')
+  t.equal(codeOf(''), 'email_required')
+  t.equal(codeOf('   '), 'email_required')
+  t.equal(codeOf(42), 'email_required')
+})
+
+const invalid = [
+  'plainaddress',
+  '@example.com',
+  'user@',
+  'user@localhost',
+  'user@example',
+  'user@@example.com',
+  'user@exa mple.com',
+  'user name@example.com',
+  'Jane <jane@example.com>',
+  '"Jane" jane@example.com',
+  'jane@example.com, other@example.com',
+  'jane@example.com;other@example.com',
+  'jane@example.com\r\nBcc: victim@example.com',
+  'jane@example.com\nX: y',
+  'jane\u0000@example.com',
+  '.jane@example.com',
+  'jane.@example.com',
+  'ja..ne@example.com',
+  'jane@-example.com',
+  'jane@example-.com',
+  'jane@[127.0.0.1]',
+  'jane@127.0.0.1',
+  'jané@example.com',
+  `${'a'.repeat(65)}@example.com`,
+  `a@${'b'.repeat(64)}.com`,
+  `${'a'.repeat(60)}@${Array.from({ length: 4 }, () => 'c'.repeat(60)).join('.')}.com`,
+  'x'.repeat(5000)
+]
+
+for (const input of invalid) {
+  t.test(`refuses ${JSON.stringify(input.slice(0, 60))}`, async t => {
+    t.equal(codeOf(input), 'email_invalid')
+  })
+}

@@ -1,0 +1,334 @@
+// Route tests for POST /subscribe: nock stands in front of S3 and SES and records exactly what is sent.
+import t from 'tap'
+import { createHash } from 'node:crypto'
+import { Writable } from 'node:stream'
+import nock from 'nock'
+import { buildApp } from '../../src/app.ts'
+import { loggerOptions } from '../../src/logging.ts'
+import { CONSENT_TEXT, CONSENT_VERSION } from '../../src/subscribers/consent.ts'
+import type { WhitepaperPointer } from '../../src/whitepapers/catalog.ts'
+import { build, isolateNetwork, S3_HOST, SES_HOST, TEST_CREDENTIALS, testConfig } from '../helper.ts'
+
+const pointer: WhitepaperPointer = {
+  slug: 'default',
+  version: '20260101T000000Z-abcdef12',
+  key: 'whitepapers/default/versions/20260101T000000Z-abcdef12/guide.pdf',
+  filename: 'guide.pdf',
+  title: 'The Guide',
+  description: 'All about links.',
+  size: 2048,
+  sha256: 'abcdef12',
+  activatedAt: '2026-01-01T00:00:00.000Z'
+}
+
+const ADDRESS = 'jane@example.com'
+const HASH = createHash('sha256').update(ADDRESS).digest('hex')
+const RECORD_PATH = `/subscribers/${HASH}.json`
+
+interface Captured { path: string, headers: Record<string, string | string[] | undefined>, body: any }
+
+function recorder () {
+  const s3Puts: Captured[] = []
+  const sesSends: Captured[] = []
+  const unmatched: string[] = []
+  const onNoMatch = (req: { method?: string, path?: string, href?: string }) => unmatched.push(`${req.method} ${req.href ?? req.path}`)
+  nock.emitter.on('no match', onNoMatch)
+  return { s3Puts, sesSends, unmatched, stop: () => nock.emitter.removeListener('no match', onNoMatch) }
+}
+
+/** Records each request a scope answers (headers as sent, body parsed). */
+function capture (scope: nock.Scope, into: Captured[], method: string) {
+  let taken = false
+  // nock 15 hands over a Fetch API Request.
+  scope.on('request', (req: Request, _interceptor: unknown, body: string) => {
+    if (taken || req.method !== method) return
+    taken = true
+    into.push({ path: new URL(req.url).pathname, headers: Object.fromEntries(req.headers.entries()), body: JSON.parse(body) })
+  })
+}
+
+function mockPointer (p: WhitepaperPointer | null = pointer, slug = 'default') {
+  const scope = nock(S3_HOST).get(`/whitepapers/${slug}/current.json`).query(true)
+  if (p) scope.reply(200, JSON.stringify(p), { ETag: '"pointer-etag"', 'Content-Type': 'application/json' })
+  else scope.reply(404, '<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>', { 'Content-Type': 'application/xml' })
+}
+
+function mockPut (rec: ReturnType<typeof recorder>, status = 200, etag = '"etag-1"') {
+  const scope = nock(S3_HOST).put(RECORD_PATH).query(true).reply(() => {
+    if (status === 412) return [412, '<Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message></Error>', { 'Content-Type': 'application/xml' }]
+    if (status >= 500) return [status, '<Error><Code>InternalError</Code><Message>We encountered an internal error.</Message></Error>', { 'Content-Type': 'application/xml' }]
+    return [200, '', { ETag: etag }]
+  })
+  capture(scope, rec.s3Puts, 'PUT')
+}
+
+function mockSes (rec: ReturnType<typeof recorder>, reply: [number, object] = [200, { MessageId: 'msg-0001' }]) {
+  const scope = nock(SES_HOST).post('/v2/email/outbound-emails').reply(() => [reply[0], reply[1], {
+    'Content-Type': 'application/json', ...(reply[0] >= 400 ? { 'x-amzn-ErrorType': (reply[1] as { __type?: string }).__type ?? 'InternalFailure' } : {})
+  }])
+  capture(scope, rec.sesSends, 'POST')
+}
+
+const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString()
+const FORM = { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': 'Mozilla/5.0 test' }
+
+t.test('a form post records the signup, sends the exact SES request and redirects to the thank-you page', async t => {
+  isolateNetwork(t)
+  const rec = recorder()
+  t.teardown(rec.stop)
+  mockPointer()
+  mockPut(rec, 200, '"etag-1"')
+  mockSes(rec)
+  mockPut(rec, 200, '"etag-2"')
+  const app = await build(t)
+  const before = Date.now()
+  const res = await app.inject({ method: 'POST', url: '/subscribe', headers: FORM, payload: form({ email: ' Jane@Example.COM ' }), remoteAddress: '203.0.113.7' })
+  t.equal(res.statusCode, 303)
+  t.equal(res.headers.location, '/thanks')
+  t.same(rec.unmatched, [])
+  t.ok(nock.isDone(), 'every mocked call was made')
+
+  // 1. the record is created only if absent, keyed by the address hash
+  const [create, update] = rec.s3Puts
+  t.equal(create?.headers['if-none-match'], '*')
+  t.notOk(create?.headers['if-match'])
+  t.equal(create?.headers['content-type'], 'application/json')
+  t.notMatch(create?.path ?? '', 'jane', 'the key never contains the address')
+  t.match(create?.body, {
+    schemaVersion: 1,
+    address: ADDRESS,
+    addressHash: HASH,
+    status: 'pending',
+    deliveries: []
+  })
+  t.same(create?.body.signups, [{
+    at: create?.body.createdAt, slug: 'default', consentText: CONSENT_TEXT, consentVersion: CONSENT_VERSION, ip: '203.0.113.7', userAgent: 'Mozilla/5.0 test'
+  }])
+
+  // 2. the SES request
+  t.equal(rec.sesSends.length, 1)
+  const ses = rec.sesSends[0]?.body
+  t.equal(ses.FromEmailAddress, 'Leadlink <hello@leadlink.test>')
+  t.same(ses.Destination, { ToAddresses: [ADDRESS] })
+  t.equal(ses.Content.Simple.Subject.Data, 'Your copy of The Guide')
+  t.notOk(ses.ConfigurationSetName, 'no configuration set unless configured')
+  const text: string = ses.Content.Simple.Body.Text.Data
+  const html: string = ses.Content.Simple.Body.Html.Data
+  const url = new URL(text.match(/https:\/\/\S+/)?.[0] ?? '')
+  t.equal(url.host, 'leadlink-test.s3.us-east-1.amazonaws.com')
+  t.equal(url.pathname, `/${pointer.key}`)
+  t.equal(url.searchParams.get('X-Amz-Expires'), '604800')
+  t.equal(url.searchParams.get('X-Amz-Algorithm'), 'AWS4-HMAC-SHA256')
+  t.match(url.searchParams.get('X-Amz-Credential'), /^AKIDTESTTESTTEST\/\d{8}\/us-east-1\/s3\/aws4_request$/)
+  t.equal(url.searchParams.get('response-content-disposition'), 'attachment; filename="guide.pdf"')
+  t.equal(url.searchParams.get('response-content-type'), 'application/pdf')
+  t.match(html, url.href.replace(/&/g, '&amp;'), 'the HTML part carries the same link')
+  const signedAt = Date.parse(url.searchParams.get('X-Amz-Date')!.replace(/^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/, '$1-$2-$3T$4:$5:$6Z'))
+  t.ok(signedAt >= before - 1000 && signedAt <= Date.now(), 'signed now')
+  const expiry = new Intl.DateTimeFormat('en-GB', { dateStyle: 'long', timeStyle: 'short', timeZone: 'UTC' }).format(new Date(signedAt + 604800_000))
+  t.match(text, `works until ${expiry} UTC`, 'the email states when the link expires')
+  t.notMatch(text, 'Jane', 'nothing the visitor typed is in the email')
+
+  // 3. the delivery is recorded with optimistic concurrency
+  t.equal(update?.headers['if-match'], '"etag-1"')
+  t.match(update?.body.deliveries, [{ slug: 'default', version: pointer.version, status: 'sent', messageId: 'msg-0001' }])
+  t.equal(update?.body.deliveries[0].linkExpiresAt, new Date(signedAt + 604800_000).toISOString())
+})
+
+t.test('JSON in, JSON out: 202 with a stable shape', async t => {
+  isolateNetwork(t)
+  const rec = recorder()
+  t.teardown(rec.stop)
+  mockPointer()
+  mockPut(rec)
+  mockSes(rec)
+  mockPut(rec)
+  const app = await build(t, testConfig({ SES_CONFIGURATION_SET: 'leadlink-events' }))
+  const res = await app.inject({ method: 'POST', url: '/subscribe', headers: { accept: 'application/json' }, payload: { email: ADDRESS } })
+  t.equal(res.statusCode, 202)
+  t.same(res.json(), { status: 'accepted', message: 'Check your inbox: the whitepaper is on its way.' })
+  t.equal(rec.sesSends[0]?.body.ConfigurationSetName, 'leadlink-events')
+})
+
+t.test('an address already on file is updated in place, never duplicated', async t => {
+  isolateNetwork(t)
+  const rec = recorder()
+  t.teardown(rec.stop)
+  const existing = {
+    schemaVersion: 1, address: ADDRESS, addressHash: HASH, status: 'unsubscribed', createdAt: '2025-01-01T00:00:00.000Z', updatedAt: '2025-01-01T00:00:00.000Z',
+    signups: [{ at: '2025-01-01T00:00:00.000Z', slug: 'default', consentText: 'old', consentVersion: 'sha256:old', ip: '198.51.100.1', userAgent: 'old' }],
+    deliveries: []
+  }
+  mockPointer()
+  mockPut(rec, 412)
+  nock(S3_HOST).get(RECORD_PATH).query(true).reply(200, JSON.stringify(existing), { ETag: '"existing"' })
+  mockPut(rec, 200, '"etag-2"')
+  mockSes(rec)
+  mockPut(rec, 200, '"etag-3"')
+  const app = await build(t)
+  const res = await app.inject({ method: 'POST', url: '/subscribe', headers: FORM, payload: form({ email: ADDRESS }) })
+  t.equal(res.statusCode, 303)
+  t.ok(nock.isDone())
+  const replace = rec.s3Puts[1]
+  t.equal(replace?.headers['if-match'], '"existing"')
+  t.equal(replace?.body.createdAt, '2025-01-01T00:00:00.000Z', 'created time kept')
+  t.equal(replace?.body.signups.length, 2, 'the new consent is appended')
+  t.equal(replace?.body.status, 'pending', 'submitting the form again re-subscribes an unsubscribed address')
+  t.equal(rec.s3Puts[2]?.headers['if-match'], '"etag-2"')
+})
+
+t.test('a suppressed address gets the same answer and no email', async t => {
+  isolateNetwork(t)
+  const rec = recorder()
+  t.teardown(rec.stop)
+  mockPointer()
+  mockPut(rec, 412)
+  nock(S3_HOST).get(RECORD_PATH).query(true).reply(200, JSON.stringify({
+    schemaVersion: 1, address: ADDRESS, addressHash: HASH, status: 'suppressed', createdAt: 'x', updatedAt: 'x', signups: [], deliveries: []
+  }), { ETag: '"s"' })
+  mockPut(rec)
+  const app = await build(t)
+  const res = await app.inject({ method: 'POST', url: '/subscribe', headers: FORM, payload: form({ email: ADDRESS }) })
+  t.equal(res.statusCode, 303)
+  t.equal(res.headers.location, '/thanks')
+  t.equal(rec.sesSends.length, 0)
+  t.equal(rec.s3Puts[1]?.body.status, 'suppressed')
+  t.same(rec.unmatched, [])
+})
+
+t.test('invalid input: 422, the form re-rendered with the message beside the field, nothing written or sent', async t => {
+  isolateNetwork(t)
+  const rec = recorder()
+  t.teardown(rec.stop)
+  mockPointer()
+  const app = await build(t)
+  const res = await app.inject({ method: 'POST', url: '/subscribe', headers: FORM, payload: form({ email: 'not-an-address<script>' }) })
+  t.equal(res.statusCode, 422)
+  t.match(res.headers['content-type'], 'text/html')
+  t.match(res.body, '<input id="email" name="email" type="email"')
+  t.match(res.body, 'aria-invalid="true" aria-describedby="email-error"')
+  t.match(res.body, '<p id="email-error" class="field-error" role="alert">Enter an email address like name@example.com.</p>')
+  t.match(res.body, 'value="not-an-address&lt;script&gt;"', 'what was typed comes back, escaped')
+  t.notMatch(res.body, '<script>')
+  t.same(rec.s3Puts, [])
+  t.same(rec.sesSends, [])
+  t.same(rec.unmatched, [])
+})
+
+t.test('invalid input as JSON: 422 with a machine-readable code', async t => {
+  isolateNetwork(t)
+  const app = await build(t)
+  const missing = await app.inject({ method: 'POST', url: '/subscribe', headers: { accept: 'application/json' }, payload: { slug: 'default' } })
+  t.equal(missing.statusCode, 422)
+  t.same(missing.json(), { code: 'email_required', message: 'Enter your email address.', field: 'email' })
+  const bad = await app.inject({ method: 'POST', url: '/subscribe', headers: { accept: 'application/json' }, payload: { email: 'a@b' } })
+  t.equal(bad.statusCode, 422)
+  t.same(bad.json(), { code: 'email_invalid', message: 'Enter an email address like name@example.com.', field: 'email' })
+  const wrongType = await app.inject({ method: 'POST', url: '/subscribe', headers: { accept: 'application/json' }, payload: { email: ['a@example.com', 'b@example.com'] } })
+  t.equal(wrongType.statusCode, 422)
+  t.equal(wrongType.json().code, 'email_invalid')
+  const badSlug = await app.inject({ method: 'POST', url: '/subscribe', headers: { accept: 'application/json' }, payload: { email: ADDRESS, slug: '../etc' } })
+  t.equal(badSlug.statusCode, 422)
+  t.same(badSlug.json(), { code: 'invalid_request', message: 'The field "slug" is invalid.', field: 'slug' })
+})
+
+t.test('an unknown whitepaper is a 404, with nothing written', async t => {
+  isolateNetwork(t)
+  const rec = recorder()
+  t.teardown(rec.stop)
+  mockPointer(null, 'nope')
+  const app = await build(t)
+  const res = await app.inject({ method: 'POST', url: '/subscribe', headers: { accept: 'application/json' }, payload: { email: ADDRESS, slug: 'nope' } })
+  t.equal(res.statusCode, 404)
+  t.equal(res.json().code, 'whitepaper_not_found')
+  t.same(rec.s3Puts, [])
+})
+
+t.test('S3 down: 503 with Retry-After, no email sent', async t => {
+  isolateNetwork(t)
+  const rec = recorder()
+  t.teardown(rec.stop)
+  mockPointer()
+  // The SDK retries 5xx itself (3 attempts) before giving up.
+  mockPut(rec, 500); mockPut(rec, 500); mockPut(rec, 500)
+  const app = await build(t)
+  const res = await app.inject({ method: 'POST', url: '/subscribe', headers: FORM, payload: form({ email: ADDRESS }) })
+  t.equal(res.statusCode, 503)
+  t.equal(res.headers['retry-after'], '60')
+  t.match(res.body, 'We could not record your signup just now')
+  t.notMatch(res.body, /InternalError|\n\s+at /, 'no internals leak')
+  t.equal(rec.s3Puts.length, 3)
+  t.equal(rec.sesSends.length, 0)
+})
+
+t.test('SES refusing: 503, and the failure is recorded on the subscriber', async t => {
+  isolateNetwork(t)
+  const rec = recorder()
+  t.teardown(rec.stop)
+  mockPointer()
+  mockPut(rec, 200, '"etag-1"')
+  mockSes(rec, [400, { __type: 'MessageRejected', message: 'Email address is not verified: jane@example.com' }])
+  mockPut(rec, 200, '"etag-2"')
+  const app = await build(t)
+  const res = await app.inject({ method: 'POST', url: '/subscribe', headers: { accept: 'application/json' }, payload: { email: ADDRESS } })
+  t.equal(res.statusCode, 503)
+  t.equal(res.json().code, 'unavailable')
+  t.notMatch(res.body, 'jane', 'the SES message is not echoed')
+  t.match(rec.s3Puts[1]?.body.deliveries, [{ status: 'failed', error: 'MessageRejected' }])
+  t.equal(rec.s3Puts[1]?.headers['if-match'], '"etag-1"')
+})
+
+t.test('logs never contain the address, even when SES quotes it', async t => {
+  isolateNetwork(t)
+  const rec = recorder()
+  t.teardown(rec.stop)
+  mockPointer()
+  mockPut(rec)
+  mockSes(rec, [400, { __type: 'MessageRejected', message: 'Email address is not verified: jane@example.com' }])
+  mockPut(rec)
+  let logs = ''
+  const stream = new Writable({ write (chunk, _enc, cb) { logs += chunk.toString(); cb() } })
+  const app = await buildApp(testConfig(), { clientOptions: { credentials: TEST_CREDENTIALS } }, { logger: { ...loggerOptions('info'), stream } })
+  t.teardown(() => app.close())
+  const res = await app.inject({ method: 'POST', url: '/subscribe', headers: FORM, payload: form({ email: 'Jane@Example.com' }) })
+  t.equal(res.statusCode, 503)
+  t.match(logs, 'sending the confirmation email failed', 'the failure is logged')
+  t.match(logs, HASH.slice(0, 12), 'with the address hash as the identifier')
+  t.notMatch(logs.toLowerCase(), 'jane')
+})
+
+t.test('pages: landing, thank-you, health, 404', async t => {
+  isolateNetwork(t)
+  mockPointer()
+  const app = await build(t)
+  const landing = await app.inject({ url: '/' })
+  t.equal(landing.statusCode, 200)
+  t.match(landing.headers['content-type'], 'text/html')
+  t.match(landing.body, '<h1>The Guide</h1>')
+  t.match(landing.body, '<form method="post" action="/subscribe"')
+  t.match(landing.body, '<label for="email">Email address</label>')
+  t.match(landing.body, CONSENT_TEXT)
+  t.notMatch(landing.body, '<script', 'works without JavaScript')
+  const thanks = await app.inject({ url: '/thanks' })
+  t.equal(thanks.statusCode, 200)
+  t.match(thanks.body, 'Check your inbox')
+  t.match(thanks.body, '<strong>The Guide</strong>')
+  const health = await app.inject({ url: '/healthz' })
+  t.same(health.json(), { status: 'ok' })
+  const css = await app.inject({ url: '/assets/site.css' })
+  t.match(css.headers['content-type'], 'text/css')
+  const missing = await app.inject({ url: '/nope', headers: { accept: 'application/json' } })
+  t.equal(missing.statusCode, 404)
+  t.same(missing.json(), { code: 'not_found', message: 'There is nothing at this address.' })
+})
+
+t.test('a landing page for a slug that does not exist is a friendly 404', async t => {
+  isolateNetwork(t)
+  mockPointer(null, 'ghost')
+  const app = await build(t)
+  const res = await app.inject({ url: '/w/ghost' })
+  t.equal(res.statusCode, 404)
+  t.match(res.body, 'There is no whitepaper here.')
+  const bad = await app.inject({ url: '/w/Bad%20Slug' })
+  t.equal(bad.statusCode, 422)
+})
