@@ -8,6 +8,8 @@ import { createErrorHandler, sendProblem } from './http-errors.ts'
 import services, { type ServiceDeps } from './services.ts'
 import subscribeRoutes from './subscribers/routes.ts'
 import webRoutes from './web/routes.ts'
+import linkRoutes from './links/routes.ts'
+import rateLimit from '@fastify/rate-limit'
 import { loggerOptions } from './logging.ts'
 
 export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>
@@ -38,6 +40,8 @@ export async function buildApp (config: Config, deps: ServiceDeps = {}, options:
 
   await app.register(formbody, { bodyLimit: config.BODY_LIMIT_BYTES })
   await app.register(services, { config, deps })
+  // Limits are set per route (POST /subscribe, GET /d/…); the store is in-process (see README).
+  await app.register(rateLimit, { global: false })
   const site = app.services.site
   app.setErrorHandler(createErrorHandler(site))
   app.setNotFoundHandler((request, reply) => sendProblem(request, reply, { status: 404, code: 'not_found', message: 'There is nothing at this address.' }, site))
@@ -45,5 +49,6 @@ export async function buildApp (config: Config, deps: ServiceDeps = {}, options:
   await app.register(healthRoutes)
   await app.register(webRoutes)
   await app.register(subscribeRoutes)
+  await app.register(linkRoutes)
   return app
 }

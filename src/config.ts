@@ -26,6 +26,9 @@ export const EnvSchema = Type.Object({
   SES_CONFIGURATION_SET: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'SES configuration set for event publishing' })),
   EMAIL_SUBJECT: Type.String({ minLength: 1, maxLength: 200, default: 'Your copy of {{title}}', description: 'subject line; {{title}} is the whitepaper title' }),
   LINK_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: MAX_LINK_TTL_SECONDS, default: MAX_LINK_TTL_SECONDS, description: 'lifetime of the download link in the email (SigV4 maximum 604800)' }),
+  FRESH_LINK_TTL_SECONDS: Type.Integer({ minimum: 30, maximum: 3600, default: 300, description: 'lifetime of the presigned URL that /d/<token> redirects to' }),
+  RENEW_TOKEN_TTL_SECONDS: Type.Integer({ minimum: 3600, maximum: 31536000, default: 7776000, description: 'how long the "get a fresh link" link in an email works (default 90 days)' }),
+  CONFIRM_TOKEN_TTL_SECONDS: Type.Integer({ minimum: 3600, maximum: 31536000, default: 2592000, description: 'how long the "confirm your subscription" link works (default 30 days)' }),
   TOKEN_SECRET: Type.Optional(Type.String({ minLength: 32, description: 'secret(s) for signed links, comma-separated: the first signs, all verify; required in production' })),
   ADMIN_TOKEN: Type.Optional(Type.String({ minLength: 16, description: 'enables /admin; unset keeps it off' })),
   RATE_LIMIT_PER_IP_PER_MINUTE: Seconds(10, 'signups per client IP per minute (0 turns it off)'),
@@ -74,7 +77,13 @@ const REQUIRED_IN_PRODUCTION = ['S3_BUCKET', 'SES_FROM', 'PUBLIC_URL', 'TOKEN_SE
  * Reads and validates settings. In production every AWS setting is required; elsewhere a
  * missing S3_BUCKET selects local mode, whose emulator settings are filled in by the local stack.
  */
-export function loadConfig (source: Record<string, string | undefined>): Config {
+export interface LoadOptions {
+  /** server: everything the service needs; catalog: commands that only touch the bucket (the CLI) */
+  role?: 'server' | 'catalog'
+}
+
+export function loadConfig (source: Record<string, string | undefined>, options: LoadOptions = {}): Config {
+  const role = options.role ?? 'server'
   const data: Record<string, string> = {}
   for (const [key, value] of Object.entries(source)) {
     if (key in EnvSchema.properties && value !== undefined && value !== '') data[key] = value
@@ -89,11 +98,14 @@ export function loadConfig (source: Record<string, string | undefined>): Config 
     problems.push(...new Set(issues.map(describe)))
   }
   if (data.NODE_ENV === 'production') {
-    for (const name of REQUIRED_IN_PRODUCTION) {
+    for (const name of role === 'server' ? REQUIRED_IN_PRODUCTION : ['S3_BUCKET'] as const) {
       if (data[name] === undefined) problems.push(`${name} is required when NODE_ENV=production`)
     }
-  } else if (data.S3_BUCKET !== undefined && data.SES_FROM === undefined) {
-    problems.push('SES_FROM is required when S3_BUCKET is set')
+  } else if (data.S3_BUCKET !== undefined && role === 'server') {
+    // Local mode makes its own token secret; a real bucket needs a real one.
+    for (const name of ['SES_FROM', 'TOKEN_SECRET'] as const) {
+      if (data[name] === undefined) problems.push(`${name} is required when S3_BUCKET is set`)
+    }
   }
   const tokenSecrets = (data.TOKEN_SECRET ?? '').split(',').map(s => s.trim()).filter(Boolean)
   if (tokenSecrets.some(s => s.length < 32)) {

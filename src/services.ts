@@ -8,7 +8,9 @@ import { createSender } from './mail/sender.ts'
 import { createSignup, type Signup } from './subscribers/signup.ts'
 import { createSubscriberStore, type SubscriberStore } from './subscribers/store.ts'
 import { createCatalog, type Catalog } from './whitepapers/catalog.ts'
-import { createDownloadLinks, type DownloadLinks } from './whitepapers/download-links.ts'
+import { createDownloadLinks, credentialsExpiry, type DownloadLinks } from './whitepapers/download-links.ts'
+import { createRecipientLinks, type RecipientLinks } from './links/recipient-links.ts'
+import { createTokenSigner } from './links/tokens.ts'
 
 export interface ServiceDeps {
   /** clients to use instead of creating them (then the caller destroys them) */
@@ -25,6 +27,7 @@ export interface Services {
   links: DownloadLinks
   subscribers: SubscriberStore
   signup: Signup
+  recipientLinks: RecipientLinks
   site: string
 }
 
@@ -46,8 +49,30 @@ export default fp(async function services (app: FastifyInstance, opts: { config:
   const subscribers = createSubscriberStore({ s3: aws.s3, bucket: config.s3Bucket })
   const email = createConfirmationEmail({ subject: config.EMAIL_SUBJECT, site, ...(deps.templatesDir ? { templatesDir: deps.templatesDir } : {}) })
   const sender = createSender({ ses: aws.ses, from: config.sesFrom, configurationSet: config.SES_CONFIGURATION_SET })
-  const signup = createSignup({
-    catalog, links, store: subscribers, email, sender, linkTtlSeconds: config.LINK_TTL_SECONDS, ...(deps.now ? { now: deps.now } : {})
+  if (config.tokenSecrets.length === 0) throw new Error('TOKEN_SECRET is required to sign recipient links')
+  const tokens = createTokenSigner(config.tokenSecrets, deps.now ? () => deps.now!().getTime() : Date.now)
+  const recipientLinks = createRecipientLinks({
+    tokens,
+    store: subscribers,
+    catalog,
+    links,
+    publicUrl: config.publicUrl,
+    confirmTtlSeconds: config.CONFIRM_TOKEN_TTL_SECONDS,
+    renewTtlSeconds: config.RENEW_TOKEN_TTL_SECONDS,
+    freshLinkTtlSeconds: config.FRESH_LINK_TTL_SECONDS,
+    ...(deps.now ? { now: deps.now } : {})
   })
-  app.decorate('services', { config, aws, catalog, links, subscribers, signup, site })
+  const signup = createSignup({
+    catalog, links, store: subscribers, email, sender, recipientLinks, linkTtlSeconds: config.LINK_TTL_SECONDS, ...(deps.now ? { now: deps.now } : {})
+  })
+  app.decorate('services', { config, aws, catalog, links, subscribers, signup, recipientLinks, site })
+
+  // A presigned URL dies with the credentials that signed it: say so at boot when they are temporary.
+  app.addHook('onReady', async () => {
+    const expiry = await credentialsExpiry(aws.s3).catch(() => undefined)
+    if (expiry) {
+      app.log.warn({ credentialsExpireAt: expiry.toISOString(), linkTtlSeconds: config.LINK_TTL_SECONDS },
+        'the AWS credentials are temporary: download links are shortened to end before the credentials that sign them expire, and the emails state that shorter expiry; use long-lived credentials for links that last LINK_TTL_SECONDS')
+    }
+  })
 }, { name: 'services' })

@@ -26,7 +26,7 @@ t.test('defaults select local mode outside production', async t => {
 
 t.test('a bucket selects AWS mode and values are coerced', async t => {
   const config = loadConfig({
-    S3_BUCKET: 'my-bucket', SES_FROM: 'Acme <hi@acme.com>', PORT: '8080', S3_FORCE_PATH_STYLE: 'true', LINK_TTL_SECONDS: '3600', PUBLIC_URL: 'https://acme.com/'
+    S3_BUCKET: 'my-bucket', SES_FROM: 'Acme <hi@acme.com>', TOKEN_SECRET: 'x'.repeat(32), PORT: '8080', S3_FORCE_PATH_STYLE: 'true', LINK_TTL_SECONDS: '3600', PUBLIC_URL: 'https://acme.com/'
   })
   t.equal(config.mode, 'aws')
   t.equal(config.PORT, 8080)
@@ -68,8 +68,8 @@ t.test('the error message lists each problem on its own line', async t => {
   }
 })
 
-t.test('a bucket without a sender is refused outside production too', async t => {
-  t.same(problemsOf({ S3_BUCKET: 'my-bucket' }), ['SES_FROM is required when S3_BUCKET is set'])
+t.test('a bucket without a sender or token secret is refused outside production too', async t => {
+  t.same(problemsOf({ S3_BUCKET: 'my-bucket' }), ['SES_FROM is required when S3_BUCKET is set', 'TOKEN_SECRET is required when S3_BUCKET is set'])
 })
 
 t.test('token secrets: a comma-separated list, each long enough', async t => {

@@ -1,6 +1,7 @@
 // Local mode: S3 (s3rver) and SES (aws-ses-v2-local) emulators in this process, a bucket, a sample
 // whitepaper. Imported only when there is no S3_BUCKET outside production.
-import { mkdir, readFile } from 'node:fs/promises'
+import { randomBytes } from 'node:crypto'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import type { AddressInfo } from 'node:net'
 import type { Server } from 'node:http'
 import { resolve } from 'node:path'
@@ -51,6 +52,7 @@ export async function startLocalStack (config: Config): Promise<LocalStack> {
   return {
     config: {
       ...config,
+      tokenSecrets: config.tokenSecrets.length > 0 ? config.tokenSecrets : [await localTokenSecret(config.LOCAL_DATA_DIR)],
       S3_ENDPOINT: `http://localhost:${s3Address.port}`,
       S3_FORCE_PATH_STYLE: true,
       SES_ENDPOINT: sesUrl
@@ -62,6 +64,18 @@ export async function startLocalStack (config: Config): Promise<LocalStack> {
       await s3.close()
     }
   }
+}
+
+/** A secret kept in the data folder, so links in local emails keep working across restarts. */
+async function localTokenSecret (dataDir: string): Promise<string> {
+  const path = resolve(dataDir, 'token-secret')
+  try {
+    const existing = (await readFile(path, 'utf8')).trim()
+    if (existing.length >= 32) return existing
+  } catch {}
+  const secret = randomBytes(32).toString('base64url')
+  await writeFile(path, secret, { mode: 0o600 })
+  return secret
 }
 
 export async function samplePdfBytes (): Promise<Buffer> {

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { WhitepaperPointer } from '../whitepapers/catalog.ts'
 import type { MintedLink } from '../whitepapers/download-links.ts'
+import type { EmailLinks } from '../links/recipient-links.ts'
 import { compileHtmlTemplate, compileTemplate } from './template.ts'
 
 export const TEMPLATES_DIR = fileURLToPath(new URL('../../templates/', import.meta.url))
@@ -54,14 +55,17 @@ export function createConfirmationEmail (options: ConfirmationEmailOptions) {
   const subject = compileTemplate(options.subject)
   return {
     /** Everything in the email comes from the catalog, config and the link: nothing the visitor typed. */
-    render (input: { pointer: WhitepaperPointer, link: MintedLink }): RenderedEmail {
+    render (input: { pointer: WhitepaperPointer, link: MintedLink, links: EmailLinks }): RenderedEmail {
       const values = {
         title: oneLine(input.pointer.title),
         filename: input.pointer.filename,
         size: formatBytes(input.pointer.size),
         downloadUrl: input.link.url,
         expiresAt: formatExpiry(input.link.expiresAt),
-        site: options.site
+        site: options.site,
+        confirmUrl: input.links.confirmUrl,
+        unsubscribeUrl: input.links.unsubscribeUrl,
+        renewUrl: input.links.renewUrl
       }
       return { subject: oneLine(subject.render(values)), html: html.render(values), text: text.render(values) }
     }

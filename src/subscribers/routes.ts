@@ -5,6 +5,7 @@ import type { App } from '../app.ts'
 import { ValidationError } from '../errors.ts'
 import { createErrorHandler, ErrorSchema, validationToDomain, wantsJson } from '../http-errors.ts'
 import { landingPage } from '../web/pages.ts'
+import { perIpPerMinute } from '../rate-limit.ts'
 import { DEFAULT_SLUG, SLUG_PATTERN } from '../whitepapers/catalog.ts'
 
 export const SubscribeBodySchema = Type.Object({
@@ -27,6 +28,7 @@ export default async function subscribeRoutes (app: App) {
       response: { 202: SubscribeAcceptedSchema, '4xx': ErrorSchema, '5xx': ErrorSchema }
     },
     attachValidation: true,
+    config: { rateLimit: perIpPerMinute(app) },
     // A bad address re-renders the form with the message beside the field (HTML) or a code (JSON).
     errorHandler: async (err, request, reply) => {
       const body = (request.body ?? {}) as { email?: unknown, slug?: unknown }

@@ -4,6 +4,7 @@ import type { ConfirmationEmail } from '../mail/confirmation-email.ts'
 import type { Sender } from '../mail/sender.ts'
 import type { Catalog } from '../whitepapers/catalog.ts'
 import type { DownloadLinks } from '../whitepapers/download-links.ts'
+import type { RecipientLinks } from '../links/recipient-links.ts'
 import { parseAddress } from './address.ts'
 import { CONSENT_TEXT, CONSENT_VERSION } from './consent.ts'
 import { capHistory, upsertSubscriber, type Delivery, type StoredRecord, type SubscriberRecord, type SubscriberStore } from './store.ts'
@@ -20,6 +21,7 @@ export interface SignupDeps {
   store: SubscriberStore
   email: ConfirmationEmail
   sender: Sender
+  recipientLinks: RecipientLinks
   linkTtlSeconds: number
   now?: () => Date
 }
@@ -90,12 +92,21 @@ export function createSignup (deps: SignupDeps): Signup {
     }
 
     const link = await deps.links.mint(pointer, deps.linkTtlSeconds)
-    const rendered = deps.email.render({ pointer, link })
+    const links = deps.recipientLinks.forEmail(hash, pointer.slug)
+    const rendered = deps.email.render({ pointer, link, links })
     const delivery: Delivery = {
       at, slug: pointer.slug, version: pointer.version, linkExpiresAt: link.expiresAt.toISOString(), status: 'sent'
     }
     try {
-      delivery.messageId = await deps.sender.send({ to: address, ...rendered })
+      delivery.messageId = await deps.sender.send({
+        to: address,
+        ...rendered,
+        // RFC 8058 one-click unsubscribe, which Gmail and Yahoo require of subscription mail.
+        headers: [
+          { name: 'List-Unsubscribe', value: `<${links.unsubscribeUrl}>` },
+          { name: 'List-Unsubscribe-Post', value: 'List-Unsubscribe=One-Click' }
+        ]
+      })
     } catch (err) {
       const name = (err as Error).name
       log.error({ err, ...logFields }, 'sending the confirmation email failed')

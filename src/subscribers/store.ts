@@ -24,6 +24,13 @@ export interface Delivery {
   error?: string
 }
 
+/** Who did something to the record, from where (proof for confirmations and unsubscribes). */
+export interface ActionProof {
+  at: string
+  ip: string
+  userAgent: string
+}
+
 export interface SubscriberRecord {
   schemaVersion: 1
   address: string
@@ -31,6 +38,10 @@ export interface SubscriberRecord {
   status: SubscriberStatus
   createdAt: string
   updatedAt: string
+  /** double opt-in: when and from where the confirm button was pressed */
+  confirmation?: ActionProof
+  /** the latest unsubscribe, and how (the page's button or an RFC 8058 one-click POST) */
+  unsubscription?: ActionProof & { via: 'page' | 'one-click' }
   /** every form submission, newest last (capped) */
   signups: ConsentProof[]
   /** every email sent or attempted, newest last (capped) */
@@ -120,6 +131,31 @@ export async function upsertSubscriber (
     } catch (err) {
       if (!(err instanceof WriteConflict)) throw err
       known = await store.get(addressHash)
+    }
+  }
+  throw new WriteConflict()
+}
+
+/**
+ * Changes an existing record with optimistic concurrency; returns null when there is no record.
+ * `change` returns the record to write, or null to leave it as it is.
+ */
+export async function updateSubscriber (
+  store: SubscriberStore,
+  addressHash: string,
+  change: (record: SubscriberRecord) => SubscriberRecord | null,
+  attempts = 5
+): Promise<SubscriberRecord | null> {
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    const known = await store.get(addressHash)
+    if (!known) return null
+    const next = change(structuredClone(known.record))
+    if (!next) return known.record
+    try {
+      await store.replace(next, known.etag)
+      return next
+    } catch (err) {
+      if (!(err instanceof WriteConflict)) throw err
     }
   }
   throw new WriteConflict()

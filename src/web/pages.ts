@@ -63,9 +63,26 @@ export function thanksPage (ctx: PageContext, pointer: WhitepaperPointer | null)
 <p>Nothing there? Look in your spam folder, or <a href="${pointer && pointer.slug !== 'default' ? `/w/${pointer.slug}` : '/'}">try again</a> in a few minutes.</p>`)
 }
 
-export function messagePage (ctx: PageContext, title: string, message: string): string {
+export function messagePage (ctx: PageContext, title: string, message: string, link: { href: string, label: string } = { href: '/', label: 'Back to the start page' }): string {
   return layout(ctx, title, html`
 <h1>${title}</h1>
 <p role="alert">${message}</p>
-<p><a href="/">Back to the start page</a></p>`)
+<p><a href="${link.href}">${link.label}</a></p>`)
+}
+
+/** A page whose only action is a POST button: link scanners that fetch GETs change nothing. */
+export function actionPage (ctx: PageContext, input: { title: string, text: string, action: string, button: string }): string {
+  return layout(ctx, input.title, html`
+<h1>${input.title}</h1>
+<p>${input.text}</p>
+<form method="post" action="${input.action}">
+<button type="submit">${input.button}</button>
+</form>`)
+}
+
+export function resultPage (ctx: PageContext, input: { title: string, text: string, link?: { href: string, label: string } }): string {
+  return layout(ctx, input.title, html`
+<h1>${input.title}</h1>
+<p class="notice" role="status">${input.text}</p>
+${input.link ? html`<p><a href="${input.link.href}">${input.link.label}</a></p>` : ''}`)
 }

@@ -59,7 +59,7 @@ export async function runWhitepaperCli (argv: string[], env: Record<string, stri
 
   let config: Config
   try {
-    config = loadConfig(env)
+    config = loadConfig(env, { role: 'catalog' })
   } catch (err) {
     if (err instanceof ConfigError) {
       io.err(err.message)

@@ -14,6 +14,11 @@ const pointer: WhitepaperPointer = {
   sha256: 'abc',
   activatedAt: '2026-01-01T00:00:00.000Z'
 }
+const links = {
+  confirmUrl: 'https://leadlink.test/c/CONFIRMTOKEN',
+  unsubscribeUrl: 'https://leadlink.test/u/UNSUBTOKEN',
+  renewUrl: 'https://leadlink.test/d/RENEWTOKEN'
+}
 const link = {
   url: 'https://bucket.s3.amazonaws.com/whitepapers/default/versions/v1/guide.pdf?X-Amz-Expires=604800&X-Amz-Signature=abc',
   expiresAt: new Date('2026-12-05T13:55:00Z')
@@ -30,7 +35,7 @@ t.test('placeholders are filled, HTML values escaped, text values raw', async t 
 
 t.test('the compiled confirmation email carries the link, the expiry and the file facts', async t => {
   const email = createConfirmationEmail({ subject: 'Your copy of {{title}}', site: 'leadlink.test' })
-  const rendered = email.render({ pointer, link })
+  const rendered = email.render({ pointer, link, links })
   t.equal(rendered.subject, 'Your copy of Guide <to> "S3" & more')
   t.match(rendered.text, link.url)
   t.match(rendered.text, '5 December 2026 at 13:55 UTC')
@@ -40,13 +45,18 @@ t.test('the compiled confirmation email carries the link, the expiry and the fil
   t.notMatch(rendered.html, '<to>', 'the title is escaped in HTML')
   t.notMatch(rendered.html, /\{\{\w+\}\}/, 'no placeholder left')
   t.notMatch(rendered.text, /\{\{\w+\}\}/, 'no placeholder left')
+  for (const url of Object.values(links)) {
+    t.match(rendered.text, url, 'recipient links in the text part')
+    t.match(rendered.html, `href="${url}"`, 'recipient links in the HTML part')
+  }
+  t.match(rendered.text, 'Link expired? Get a fresh one: https://leadlink.test/d/RENEWTOKEN')
   t.match(rendered.html, '<!doctype html>', 'compiled MJML, not the source')
   t.notMatch(rendered.html, '<mj-', 'no MJML tags remain')
 })
 
 t.test('a title with line breaks cannot inject headers into the subject', async t => {
   const email = createConfirmationEmail({ subject: 'Your copy of {{title}}', site: 'leadlink.test' })
-  const rendered = email.render({ pointer: { ...pointer, title: 'Guide\r\nBcc: victim@example.com' }, link })
+  const rendered = email.render({ pointer: { ...pointer, title: 'Guide\r\nBcc: victim@example.com' }, link, links })
   t.equal(rendered.subject, 'Your copy of Guide Bcc: victim@example.com')
 })
 

@@ -16,12 +16,12 @@ const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('h
 const stack = await startEmulators(t)
 const bucket = stack.config.s3Bucket
 const endpoint = stack.config.S3_ENDPOINT ?? ''
-// What an operator sets to point the CLI at an S3-compatible endpoint; credentials via the SDK chain.
+// What an operator sets to point the CLI at an S3-compatible endpoint (no SES or token settings:
+// the CLI only touches the bucket); credentials via the SDK chain.
 const env = childEnv({
   S3_BUCKET: bucket,
   S3_ENDPOINT: endpoint,
   S3_FORCE_PATH_STYLE: 'true',
-  SES_FROM: 'Leadlink <hello@leadlink.test>',
   AWS_ACCESS_KEY_ID: 'S3RVER',
   AWS_SECRET_ACCESS_KEY: 'S3RVER',
   AWS_REGION: 'us-east-1'

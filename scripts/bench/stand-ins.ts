@@ -1,0 +1,318 @@
+// Benchmark stand-ins for S3 (path style, in memory, conditional writes) and SES v2, with request counters.
+// Fast on purpose: the bench measures the service in front of it, so this must never be the bottleneck.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { parseArgs } from 'node:util'
+
+export const BENCH_BUCKET = 'bench-bucket'
+export const BENCH_PDF_KEY = 'whitepapers/default/versions/v1/paper.pdf'
+
+/** What `whitepapers/default/current.json` holds when the stand-in starts or is reset. */
+export const SEED_POINTER = {
+  slug: 'default',
+  version: 'v1',
+  key: BENCH_PDF_KEY,
+  filename: 'paper.pdf',
+  title: 'Bench paper',
+  description: '',
+  size: 1000,
+  sha256: '00',
+  activatedAt: '2026-01-01T00:00:00.000Z'
+}
+
+export interface StandInStats {
+  s3Put: number
+  s3Get: number
+  s3Head: number
+  s3Delete: number
+  s3List: number
+  /** conditional writes refused with 412 (If-None-Match: * on an existing key, If-Match mismatch) */
+  s3PreconditionFailed: number
+  s3NotFound: number
+  /** request body bytes received by PutObject */
+  s3PutBytes: number
+  sesSend: number
+  /** request body bytes received by SendEmail */
+  sesBytes: number
+  /** recipients over every SendEmail call */
+  sesRecipients: number
+  sesOther: number
+  /** requests this stand-in does not implement (answered 501), as "METHOD path" samples */
+  unsupported: number
+  unsupportedSamples: string[]
+  objects: number
+}
+
+interface StoredObject {
+  body: Buffer
+  etag: string
+  contentType: string
+  lastModified: string
+}
+
+export interface StandIns {
+  url: string
+  port: number
+  stats: () => StandInStats
+  reset: () => void
+  close: () => Promise<void>
+}
+
+function emptyStats (): StandInStats {
+  return {
+    s3Put: 0,
+    s3Get: 0,
+    s3Head: 0,
+    s3Delete: 0,
+    s3List: 0,
+    s3PreconditionFailed: 0,
+    s3NotFound: 0,
+    s3PutBytes: 0,
+    sesSend: 0,
+    sesBytes: 0,
+    sesRecipients: 0,
+    sesOther: 0,
+    unsupported: 0,
+    unsupportedSamples: [],
+    objects: 0
+  }
+}
+
+function xmlEscape (value: string): string {
+  return value.replace(/[<>&'"]/g, c => `&#${c.charCodeAt(0)};`)
+}
+
+function s3Error (res: ServerResponse, status: number, code: string, message: string): void {
+  const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${xmlEscape(message)}</Message><RequestId>bench</RequestId></Error>`
+  res.writeHead(status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body), 'x-amz-request-id': 'bench' })
+  res.end(body)
+}
+
+function readBody (req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    req.on('data', (chunk: Buffer) => chunks.push(chunk))
+    req.on('end', () => resolve(chunks.length === 1 ? chunks[0] as Buffer : Buffer.concat(chunks)))
+    req.on('error', reject)
+  })
+}
+
+export function startStandIns (options: { port?: number, host?: string, bucket?: string } = {}): Promise<StandIns> {
+  const bucket = options.bucket ?? BENCH_BUCKET
+  const objects = new Map<string, StoredObject>()
+  let stats = emptyStats()
+  let etagCounter = 0
+  let messageCounter = 0
+
+  function store (key: string, body: Buffer, contentType: string): StoredObject {
+    const object = { body, etag: `"${(++etagCounter).toString(16).padStart(32, '0')}"`, contentType, lastModified: new Date().toUTCString() }
+    objects.set(key, object)
+    return object
+  }
+
+  function seed (): void {
+    objects.clear()
+    store('whitepapers/default/current.json', Buffer.from(JSON.stringify(SEED_POINTER)), 'application/json')
+    store(BENCH_PDF_KEY, Buffer.from('%PDF-1.4\n% bench stand-in\n'), 'application/pdf')
+  }
+
+  function unsupported (req: IncomingMessage, res: ServerResponse, path: string): void {
+    stats.unsupported++
+    const sample = `${req.method} ${path}`
+    if (stats.unsupportedSamples.length < 10 && !stats.unsupportedSamples.includes(sample)) stats.unsupportedSamples.push(sample)
+    s3Error(res, 501, 'NotImplemented', 'The bench stand-in does not implement this request.')
+  }
+
+  function listObjects (res: ServerResponse, query: URLSearchParams): void {
+    stats.s3List++
+    const prefix = query.get('prefix') ?? ''
+    const after = query.get('continuation-token') ?? query.get('start-after') ?? ''
+    const max = Math.min(Number(query.get('max-keys') ?? 1000) || 1000, 1000)
+    const keys = [...objects.keys()].filter(k => k.startsWith(prefix) && k > after).sort()
+    const page = keys.slice(0, max)
+    const truncated = keys.length > page.length
+    const contents = page.map(k => {
+      const o = objects.get(k) as StoredObject
+      return `<Contents><Key>${xmlEscape(k)}</Key><LastModified>${new Date(o.lastModified).toISOString()}</LastModified><ETag>${xmlEscape(o.etag)}</ETag><Size>${o.body.length}</Size><StorageClass>STANDARD</StorageClass></Contents>`
+    }).join('')
+    const next = truncated ? `<NextContinuationToken>${xmlEscape(page[page.length - 1] ?? '')}</NextContinuationToken>` : ''
+    const body = `<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult><Name>${bucket}</Name><Prefix>${xmlEscape(prefix)}</Prefix><KeyCount>${page.length}</KeyCount><MaxKeys>${max}</MaxKeys><IsTruncated>${truncated}</IsTruncated>${contents}${next}</ListBucketResult>`
+    res.writeHead(200, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) })
+    res.end(body)
+  }
+
+  async function s3 (req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams): Promise<void> {
+    const slash = path.indexOf('/', 1)
+    const bucketName = slash === -1 ? path.slice(1) : path.slice(1, slash)
+    const key = slash === -1 ? '' : decodeURIComponent(path.slice(slash + 1))
+    if (bucketName !== bucket) return s3Error(res, 404, 'NoSuchBucket', 'The specified bucket does not exist')
+    const method = req.method ?? 'GET'
+
+    if (key === '') {
+      if (method === 'HEAD') {
+        res.writeHead(200, { 'x-amz-bucket-region': 'us-east-1' })
+        res.end()
+        return
+      }
+      if (method === 'GET' && query.get('list-type') === '2') return listObjects(res, query)
+      return unsupported(req, res, path)
+    }
+
+    if (method === 'PUT') {
+      if (req.headers['x-amz-copy-source']) return unsupported(req, res, path)
+      const body = await readBody(req)
+      stats.s3Put++
+      stats.s3PutBytes += body.length
+      // Check and write in one tick, so two racing conditional writes cannot both win (as on S3).
+      const existing = objects.get(key)
+      const ifNoneMatch = req.headers['if-none-match']
+      const ifMatch = req.headers['if-match']
+      if (ifNoneMatch === '*' && existing) {
+        stats.s3PreconditionFailed++
+        return s3Error(res, 412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold')
+      }
+      if (ifMatch !== undefined) {
+        if (!existing) {
+          stats.s3NotFound++
+          return s3Error(res, 404, 'NoSuchKey', 'The specified key does not exist.')
+        }
+        if (ifMatch !== '*' && ifMatch !== existing.etag) {
+          stats.s3PreconditionFailed++
+          return s3Error(res, 412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold')
+        }
+      }
+      const object = store(key, body, String(req.headers['content-type'] ?? 'binary/octet-stream'))
+      res.writeHead(200, { etag: object.etag, 'content-length': 0, 'x-amz-request-id': 'bench' })
+      res.end()
+      return
+    }
+
+    if (method === 'GET' || method === 'HEAD') {
+      if (method === 'GET') stats.s3Get++
+      else stats.s3Head++
+      const object = objects.get(key)
+      if (!object) {
+        stats.s3NotFound++
+        if (method === 'HEAD') {
+          res.writeHead(404)
+          res.end()
+          return
+        }
+        return s3Error(res, 404, 'NoSuchKey', 'The specified key does not exist.')
+      }
+      const headers = {
+        etag: object.etag,
+        'content-type': object.contentType,
+        'content-length': object.body.length,
+        'last-modified': object.lastModified,
+        'x-amz-request-id': 'bench'
+      }
+      if (req.headers['if-none-match'] === object.etag) {
+        res.writeHead(304, { etag: object.etag })
+        res.end()
+        return
+      }
+      res.writeHead(200, headers)
+      res.end(method === 'GET' ? object.body : undefined)
+      return
+    }
+
+    if (method === 'DELETE') {
+      stats.s3Delete++
+      objects.delete(key)
+      res.writeHead(204)
+      res.end()
+      return
+    }
+    return unsupported(req, res, path)
+  }
+
+  async function ses (req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    const body = await readBody(req)
+    if (req.method === 'POST' && path === '/v2/email/outbound-emails') {
+      stats.sesSend++
+      stats.sesBytes += body.length
+      const sent = JSON.parse(body.toString('utf8')) as { Destination?: { ToAddresses?: string[] } }
+      stats.sesRecipients += sent.Destination?.ToAddresses?.length ?? 0
+      const reply = `{"MessageId":"bench-${(++messageCounter).toString(36)}"}`
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': reply.length, 'x-amzn-requestid': 'bench' })
+      res.end(reply)
+      return
+    }
+    stats.sesOther++
+    if (req.method === 'GET' && path === '/v2/email/account') {
+      // A generous quota: the bench measures the service, not SES's sending limits.
+      const reply = JSON.stringify({
+        SendQuota: { Max24HourSend: 1e9, MaxSendRate: 1e5, SentLast24Hours: 0 },
+        SendingEnabled: true,
+        ProductionAccessEnabled: true,
+        EnforcementStatus: 'HEALTHY'
+      })
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': reply.length })
+      res.end(reply)
+      return
+    }
+    const reply = '{"message":"The bench stand-in does not implement this request."}'
+    res.writeHead(404, { 'content-type': 'application/json', 'content-length': reply.length, 'x-amzn-errortype': 'NotFoundException' })
+    res.end(reply)
+  }
+
+  async function control (req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    await readBody(req)
+    if (path === '/__bench/reset' && req.method === 'POST') {
+      stats = emptyStats()
+      seed()
+    }
+    const reply = JSON.stringify({ ...stats, objects: objects.size })
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(reply) })
+    res.end(reply)
+  }
+
+  const server: Server = createServer((req, res) => {
+    const url = req.url ?? '/'
+    const q = url.indexOf('?')
+    const path = q === -1 ? url : url.slice(0, q)
+    const query = new URLSearchParams(q === -1 ? '' : url.slice(q + 1))
+    const handle = path.startsWith('/v2/email/')
+      ? ses(req, res, path)
+      : path.startsWith('/__bench/') ? control(req, res, path) : s3(req, res, path, query)
+    handle.catch(err => {
+      if (!res.headersSent) s3Error(res, 500, 'InternalError', String(err))
+      else res.destroy()
+    })
+  })
+  // Longer than the SDK keeps idle sockets, so the server never closes one the client is about to reuse.
+  server.keepAliveTimeout = 120_000
+  server.headersTimeout = 121_000
+
+  seed()
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
+      const address = server.address()
+      const port = typeof address === 'object' && address ? address.port : 0
+      resolve({
+        url: `http://127.0.0.1:${port}`,
+        port,
+        stats: () => ({ ...stats, objects: objects.size }),
+        reset: () => {
+          stats = emptyStats()
+          seed()
+        },
+        close: () => new Promise<void>(resolve => {
+          server.closeAllConnections()
+          server.close(() => resolve())
+        })
+      })
+    })
+  })
+}
+
+// As a child process: prints {"port":N} once listening, and exits when its parent closes stdin.
+if (import.meta.main) {
+  const { values } = parseArgs({ options: { port: { type: 'string', default: '0' }, bucket: { type: 'string', default: BENCH_BUCKET } } })
+  const standIns = await startStandIns({ port: Number(values.port), bucket: values.bucket })
+  process.stdout.write(`${JSON.stringify({ port: standIns.port })}\n`)
+  process.stdin.resume()
+  process.stdin.on('end', () => process.exit(0))
+  process.stdin.on('error', () => process.exit(0))
+}

@@ -1,0 +1,111 @@
+// Recipient links: confirm (double opt-in), unsubscribe (RFC 8058 one-click), and a fresh download
+// link after the presigned one expired. Each is a signed token; the use cases below are the rules.
+import { UnavailableError } from '../errors.ts'
+import { updateSubscriber, type SubscriberStore } from '../subscribers/store.ts'
+import type { Catalog, WhitepaperPointer } from '../whitepapers/catalog.ts'
+import type { DownloadLinks, MintedLink } from '../whitepapers/download-links.ts'
+import type { TokenSigner } from './tokens.ts'
+
+export interface RecipientLinkOptions {
+  tokens: TokenSigner
+  store: SubscriberStore
+  catalog: Catalog
+  links: DownloadLinks
+  publicUrl: string
+  confirmTtlSeconds: number
+  renewTtlSeconds: number
+  freshLinkTtlSeconds: number
+  now?: () => Date
+}
+
+export interface EmailLinks {
+  confirmUrl: string
+  unsubscribeUrl: string
+  renewUrl: string
+}
+
+export interface Requester {
+  ip: string
+  userAgent: string
+}
+
+export type ConfirmOutcome = 'confirmed' | 'already-confirmed' | 'unsubscribed-since' | 'not-deliverable' | 'gone'
+export type UnsubscribeOutcome = 'unsubscribed' | 'already-unsubscribed' | 'gone'
+
+export type RecipientLinks = ReturnType<typeof createRecipientLinks>
+
+export function createRecipientLinks (options: RecipientLinkOptions) {
+  const { tokens, store, catalog, links, publicUrl } = options
+  const now = options.now ?? (() => new Date())
+  const seconds = () => Math.floor(now().getTime() / 1000)
+
+  async function guarded<T> (work: () => Promise<T>): Promise<T> {
+    try {
+      return await work()
+    } catch (err) {
+      throw new UnavailableError('We could not update your subscription just now. Please try again in a minute.', { cause: err })
+    }
+  }
+
+  return {
+    /** The three links of one email, for one address record and one whitepaper. */
+    forEmail (addressHash: string, slug: string): EmailLinks {
+      const issuedAt = seconds()
+      const token = (purpose: 'confirm' | 'unsubscribe' | 'renew', ttl: number) =>
+        tokens.sign({ purpose, addressHash, slug, issuedAt, expiresAt: ttl === 0 ? 0 : issuedAt + ttl })
+      return {
+        confirmUrl: `${publicUrl}/c/${token('confirm', options.confirmTtlSeconds)}`,
+        // Unsubscribe links never expire: an old email must always let people leave.
+        unsubscribeUrl: `${publicUrl}/u/${token('unsubscribe', 0)}`,
+        renewUrl: `${publicUrl}/d/${token('renew', options.renewTtlSeconds)}`
+      }
+    },
+
+    /** Checks a confirm token without changing anything (the GET page). */
+    checkConfirm: (token: string) => tokens.verify(token, 'confirm'),
+    checkUnsubscribe: (token: string) => tokens.verify(token, 'unsubscribe'),
+
+    async confirm (token: string, by: Requester): Promise<ConfirmOutcome> {
+      const claims = tokens.verify(token, 'confirm')
+      let outcome: ConfirmOutcome = 'gone'
+      await guarded(() => updateSubscriber(store, claims.addressHash, record => {
+        if (record.status === 'suppressed') { outcome = 'not-deliverable'; return null }
+        if (record.status === 'confirmed') { outcome = 'already-confirmed'; return null }
+        // An unsubscribe after this email was sent outranks its old confirm button.
+        const unsubscribedAt = record.unsubscription ? Date.parse(record.unsubscription.at) / 1000 : 0
+        if (record.status === 'unsubscribed' && unsubscribedAt >= claims.issuedAt) { outcome = 'unsubscribed-since'; return null }
+        const at = now().toISOString()
+        record.status = 'confirmed'
+        record.confirmation = { at, ip: by.ip, userAgent: by.userAgent }
+        record.updatedAt = at
+        outcome = 'confirmed'
+        return record
+      }))
+      return outcome
+    },
+
+    async unsubscribe (token: string, by: Requester & { via: 'page' | 'one-click' }): Promise<UnsubscribeOutcome> {
+      const claims = tokens.verify(token, 'unsubscribe')
+      let outcome: UnsubscribeOutcome = 'gone'
+      await guarded(() => updateSubscriber(store, claims.addressHash, record => {
+        // Suppressed stays suppressed (stronger than unsubscribed); repeating is harmless.
+        if (record.status === 'unsubscribed' || record.status === 'suppressed') { outcome = 'already-unsubscribed'; return null }
+        const at = now().toISOString()
+        record.status = 'unsubscribed'
+        record.unsubscription = { at, ip: by.ip, userAgent: by.userAgent, via: by.via }
+        record.updatedAt = at
+        outcome = 'unsubscribed'
+        return record
+      }))
+      return outcome
+    },
+
+    /** A newly minted short-lived presigned URL of the whitepaper's current version, or null if it is gone. */
+    async renew (token: string): Promise<{ pointer: WhitepaperPointer, link: MintedLink } | null> {
+      const claims = tokens.verify(token, 'renew')
+      const pointer = await catalog.current(claims.slug)
+      if (!pointer) return null
+      return { pointer, link: await links.mint(pointer, options.freshLinkTtlSeconds) }
+    }
+  }
+}
