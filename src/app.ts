@@ -35,6 +35,8 @@ export async function buildApp (config: Config, deps: ServiceDeps = {}, options:
     // Prototype-pollution keys in JSON bodies are an error, not a silently stripped field.
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
+    // Signed tokens travel in the path (about 110 characters); longer params are refused by schema.
+    routerOptions: { maxParamLength: 512 },
     ...options.fastify
   }).withTypeProvider<TypeBoxTypeProvider>()
 

@@ -1,7 +1,7 @@
 // AWS clients, created once from config and shared by the stores and senders.
 import { S3Client } from '@aws-sdk/client-s3'
 import { SESv2Client } from '@aws-sdk/client-sesv2'
-import type { AwsCredentialIdentity } from '@aws-sdk/types'
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types'
 import type { Config } from '../config.ts'
 
 export interface AwsClients {
@@ -12,7 +12,7 @@ export interface AwsClients {
 
 export interface ClientOptions {
   /** static credentials (local mode and tests); otherwise the SDK's default chain */
-  credentials?: AwsCredentialIdentity
+  credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider
 }
 
 export function createAwsClients (config: Config, options: ClientOptions = {}): AwsClients {

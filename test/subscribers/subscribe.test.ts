@@ -112,6 +112,12 @@ t.test('a form post records the signup, sends the exact SES request and redirect
   t.same(ses.Destination, { ToAddresses: [ADDRESS] })
   t.equal(ses.Content.Simple.Subject.Data, 'Your copy of The Guide')
   t.notOk(ses.ConfigurationSetName, 'no configuration set unless configured')
+  t.match(ses.Content.Simple.Headers, [
+    { Name: 'List-Unsubscribe', Value: /^<https:\/\/leadlink\.test\/u\/[A-Za-z0-9_-]{100,}>$/ },
+    { Name: 'List-Unsubscribe-Post', Value: 'List-Unsubscribe=One-Click' }
+  ], 'RFC 8058 headers on every email')
+  t.equal(ses.Content.Simple.Headers.length, 2)
+  const unsubscribeUrl = ses.Content.Simple.Headers[0].Value.slice(1, -1)
   const text: string = ses.Content.Simple.Body.Text.Data
   const html: string = ses.Content.Simple.Body.Html.Data
   const url = new URL(text.match(/https:\/\/\S+/)?.[0] ?? '')
@@ -128,6 +134,9 @@ t.test('a form post records the signup, sends the exact SES request and redirect
   const expiry = new Intl.DateTimeFormat('en-GB', { dateStyle: 'long', timeStyle: 'short', timeZone: 'UTC' }).format(new Date(signedAt + 604800_000))
   t.match(text, `works until ${expiry} UTC`, 'the email states when the link expires')
   t.notMatch(text, 'Jane', 'nothing the visitor typed is in the email')
+  t.match(text, `Unsubscribe: ${unsubscribeUrl}`, 'the body carries the same unsubscribe link')
+  t.match(text, /Get a fresh one: https:\/\/leadlink\.test\/d\/[A-Za-z0-9_-]+/)
+  t.match(text, /https:\/\/leadlink\.test\/c\/[A-Za-z0-9_-]+/)
 
   // 3. the delivery is recorded with optimistic concurrency
   t.equal(update?.headers['if-match'], '"etag-1"')
@@ -331,4 +340,44 @@ t.test('a landing page for a slug that does not exist is a friendly 404', async 
   t.match(res.body, 'There is no whitepaper here.')
   const bad = await app.inject({ url: '/w/Bad%20Slug' })
   t.equal(bad.statusCode, 422)
+})
+
+t.test('temporary credentials: the link and the date in the email end before the credentials do', async t => {
+  isolateNetwork(t)
+  const rec = recorder()
+  t.teardown(rec.stop)
+  mockPointer()
+  mockPut(rec)
+  mockSes(rec)
+  mockPut(rec)
+  const expiration = new Date(Date.now() + 2 * 3600_000)
+  let logs = ''
+  const stream = new Writable({ write (chunk, _enc, cb) { logs += chunk.toString(); cb() } })
+  const app = await buildApp(testConfig(), {
+    clientOptions: { credentials: async () => ({ ...TEST_CREDENTIALS, sessionToken: 'session-token', expiration }) }
+  }, { logger: { ...loggerOptions('info'), stream } })
+  t.teardown(() => app.close())
+  await app.ready()
+  t.match(logs, 'the AWS credentials are temporary', 'a boot warning explains the shorter links')
+  t.match(logs, `"credentialsExpireAt":"${expiration.toISOString()}"`)
+  const res = await app.inject({ method: 'POST', url: '/subscribe', headers: FORM, payload: form({ email: ADDRESS }) })
+  t.equal(res.statusCode, 303)
+  const text: string = rec.sesSends[0]?.body.Content.Simple.Body.Text.Data
+  const url = new URL(text.match(/https:\/\/\S+X-Amz-Signature\S+/)?.[0] ?? '')
+  const expires = Number(url.searchParams.get('X-Amz-Expires'))
+  t.ok(expires <= 2 * 3600 - 60 && expires > 2 * 3600 - 120, `clamped to the credentials (${expires} s)`)
+  t.equal(url.searchParams.get('X-Amz-Security-Token'), 'session-token')
+  const signedAt = Date.parse(url.searchParams.get('X-Amz-Date')!.replace(/^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/, '$1-$2-$3T$4:$5:$6Z'))
+  const stated = new Intl.DateTimeFormat('en-GB', { dateStyle: 'long', timeStyle: 'short', timeZone: 'UTC' }).format(new Date(signedAt + expires * 1000))
+  t.match(text, `works until ${stated} UTC`, 'the email states the real, shorter expiry')
+  t.equal(rec.s3Puts[1]?.body.deliveries[0].linkExpiresAt, new Date(signedAt + expires * 1000).toISOString())
+})
+
+t.test('long-lived credentials: no warning at boot', async t => {
+  let logs = ''
+  const stream = new Writable({ write (chunk, _enc, cb) { logs += chunk.toString(); cb() } })
+  const app = await buildApp(testConfig(), { clientOptions: { credentials: TEST_CREDENTIALS } }, { logger: { ...loggerOptions('info'), stream } })
+  t.teardown(() => app.close())
+  await app.ready()
+  t.notMatch(logs, 'temporary')
 })

@@ -1,0 +1,84 @@
+import t from 'tap'
+import { createHash } from 'node:crypto'
+import { createTokenSigner, TokenError } from '../../src/links/tokens.ts'
+
+const A = 'a'.repeat(40)
+const B = 'b'.repeat(40)
+const hash = createHash('sha256').update('jane@example.com').digest('hex')
+const NOW = Date.parse('2026-06-01T00:00:00Z')
+const claims = { purpose: 'confirm' as const, addressHash: hash, slug: 'q3-report', expiresAt: NOW / 1000 + 3600 }
+
+function codeOf (fn: () => unknown): string | undefined {
+  try {
+    fn()
+  } catch (err) {
+    if (err instanceof TokenError) return err.code
+    throw err
+  }
+  return undefined
+}
+
+t.test('round trip: the claims come back, URL-safe and short', async t => {
+  const signer = createTokenSigner([A], () => NOW)
+  const token = signer.sign(claims)
+  t.match(token, /^[A-Za-z0-9_-]+$/)
+  t.ok(token.length < 130, `short enough for a URL (${token.length})`)
+  t.same(signer.verify(token, 'confirm'), { ...claims, issuedAt: NOW / 1000 })
+})
+
+t.test('tampering with any byte, or truncating, is refused', async t => {
+  const signer = createTokenSigner([A], () => NOW)
+  const token = signer.sign(claims)
+  const raw = Buffer.from(token, 'base64url')
+  for (let i = 0; i < raw.length; i++) {
+    const copy = Buffer.from(raw)
+    copy[i] = (copy[i] ?? 0) ^ 0x01
+    if (codeOf(() => signer.verify(copy.toString('base64url'), 'confirm')) !== 'token_invalid') t.fail(`byte ${i} flipped was accepted`)
+  }
+  t.equal(codeOf(() => signer.verify(token.slice(0, -2), 'confirm')), 'token_invalid')
+  t.equal(codeOf(() => signer.verify(`${token}AA`, 'confirm')), 'token_invalid')
+  t.equal(codeOf(() => signer.verify('', 'confirm')), 'token_invalid')
+  t.equal(codeOf(() => signer.verify('not a token!', 'confirm')), 'token_invalid')
+  t.equal(codeOf(() => signer.verify('A'.repeat(300), 'confirm')), 'token_invalid')
+})
+
+t.test('a token for one purpose never works for another', async t => {
+  const signer = createTokenSigner([A], () => NOW)
+  const unsubscribe = signer.sign({ ...claims, purpose: 'unsubscribe', expiresAt: 0 })
+  t.equal(codeOf(() => signer.verify(unsubscribe, 'confirm')), 'token_invalid')
+  t.equal(codeOf(() => signer.verify(unsubscribe, 'renew')), 'token_invalid')
+  t.equal(signer.verify(unsubscribe, 'unsubscribe').purpose, 'unsubscribe')
+})
+
+t.test('expiry: expired is a distinct, friendly code; 0 never expires', async t => {
+  let clock = NOW
+  const signer = createTokenSigner([A], () => clock)
+  const token = signer.sign(claims)
+  const forever = signer.sign({ ...claims, purpose: 'unsubscribe', expiresAt: 0 })
+  clock = NOW + 3599_000
+  t.ok(signer.verify(token, 'confirm'))
+  clock = NOW + 3600_000
+  t.equal(codeOf(() => signer.verify(token, 'confirm')), 'token_expired')
+  clock = NOW + 10 * 365 * 86400_000
+  t.ok(signer.verify(forever, 'unsubscribe'), 'unsubscribe tokens outlive everything')
+})
+
+t.test('rotation: the first secret signs, every secret verifies, removed secrets stop working', async t => {
+  const old = createTokenSigner([A], () => NOW).sign(claims)
+  const rotated = createTokenSigner([B, A], () => NOW)
+  t.ok(rotated.verify(old, 'confirm'), 'old links keep working during rotation')
+  const fresh = rotated.sign(claims)
+  t.ok(createTokenSigner([B], () => NOW).verify(fresh, 'confirm'), 'new links are signed with the new secret')
+  t.equal(codeOf(() => createTokenSigner([A], () => NOW).verify(fresh, 'confirm')), 'token_invalid')
+  t.equal(codeOf(() => createTokenSigner([B], () => NOW).verify(old, 'confirm')), 'token_invalid', 'retired secret')
+})
+
+t.test('a token from another deployment (other secret) is just invalid', async t => {
+  const theirs = createTokenSigner(['z'.repeat(40)], () => NOW).sign(claims)
+  t.equal(codeOf(() => createTokenSigner([A], () => NOW).verify(theirs, 'confirm')), 'token_invalid')
+})
+
+t.test('errors carry statuses for the pages: 400 invalid, 410 expired', async t => {
+  t.equal(new TokenError('token_invalid', 'x').statusCode, 400)
+  t.equal(new TokenError('token_expired', 'x').statusCode, 410)
+})
