@@ -3,5 +3,6 @@ import { runWhitepaperCli } from '../src/whitepapers/cli.ts'
 
 process.exitCode = await runWhitepaperCli(process.argv.slice(2), process.env, {
   out: line => process.stdout.write(`${line}\n`),
-  err: line => process.stderr.write(`${line}\n`)
+  err: line => process.stderr.write(`${line}\n`),
+  progress: process.stderr
 })

@@ -9,8 +9,14 @@ import services, { type ServiceDeps } from './services.ts'
 import subscribeRoutes from './subscribers/routes.ts'
 import webRoutes from './web/routes.ts'
 import linkRoutes from './links/routes.ts'
+import sesWebhook from './webhooks/ses.ts'
+import observeOutbox from './outbox/observe.ts'
+import adminRoutes from './admin/routes.ts'
 import rateLimit from '@fastify/rate-limit'
 import { loggerOptions } from './logging.ts'
+import metrics from './metrics.ts'
+import openapi from './openapi.ts'
+import readiness from './health/readiness.ts'
 
 export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>
 
@@ -41,7 +47,12 @@ export async function buildApp (config: Config, deps: ServiceDeps = {}, options:
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   await app.register(formbody, { bodyLimit: config.BODY_LIMIT_BYTES })
+  // Before the routes: both collect routes as they are added (latency labels, the OpenAPI document).
+  await app.register(metrics, { enabled: config.METRICS_ENABLED })
+  await app.register(openapi, { publicUrl: config.publicUrl })
   await app.register(services, { config, deps })
+  await app.register(observeOutbox)
+  await app.register(readiness, { timeoutMs: config.READY_TIMEOUT_MS })
   // Limits are set per route (POST /subscribe, GET /d/…); the store is in-process (see README).
   await app.register(rateLimit, { global: false })
   const site = app.services.site
@@ -52,5 +63,8 @@ export async function buildApp (config: Config, deps: ServiceDeps = {}, options:
   await app.register(webRoutes)
   await app.register(subscribeRoutes)
   await app.register(linkRoutes)
+  await app.register(sesWebhook)
+  // Only when ADMIN_TOKEN is set; otherwise every /admin URL is a 404.
+  await app.register(adminRoutes)
   return app
 }

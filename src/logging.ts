@@ -30,8 +30,12 @@ export function loggerOptions (level: string): LoggerOptions {
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     serializers: {
       err: scrubError,
-      // Query strings carry signed tokens: log the path only.
-      req: (req: { method: string, url: string, id: string }) => ({ method: req.method, url: req.url.split('?')[0], id: req.id })
+      // Query strings carry signed tokens: log the path only. Recipient links carry theirs in the path
+      // (/c/:token, /u/:token, /d/:token): a token in a log would confirm, unsubscribe or mint links, so log the route.
+      req: (req: { method: string, url: string, id: string, routeOptions?: { url?: string } }) => {
+        const route = req.routeOptions?.url
+        return { method: req.method, url: route?.includes(':token') ? route : req.url.split('?')[0], id: req.id }
+      }
     }
   }
 }

@@ -32,7 +32,7 @@ async function main (): Promise<void> {
     }
   })
 
-  closeWithGrace({ delay: 10_000 }, async ({ err, signal }) => {
+  closeWithGrace({ delay: config.SHUTDOWN_GRACE_SECONDS * 1000 + 5_000 }, async ({ err, signal }) => {
     if (err) app.log.error({ err }, 'shutting down after an error')
     else app.log.info({ signal }, 'shutting down')
     await app.close()

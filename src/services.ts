@@ -11,6 +11,12 @@ import { createCatalog, type Catalog } from './whitepapers/catalog.ts'
 import { createDownloadLinks, credentialsExpiry, type DownloadLinks } from './whitepapers/download-links.ts'
 import { createRecipientLinks, type RecipientLinks } from './links/recipient-links.ts'
 import { createTokenSigner } from './links/tokens.ts'
+import { randomBytes } from 'node:crypto'
+import { createSendRate } from './outbox/rate.ts'
+import { createOutboxSender, type OutboxSender } from './outbox/sender.ts'
+import { createOutboxStore } from './outbox/store.ts'
+import { createOutboxWriter } from './outbox/writer.ts'
+import type { StoredRecord } from './subscribers/store.ts'
 
 export interface ServiceDeps {
   /** clients to use instead of creating them (then the caller destroys them) */
@@ -28,6 +34,7 @@ export interface Services {
   subscribers: SubscriberStore
   signup: Signup
   recipientLinks: RecipientLinks
+  outbox: OutboxSender
   site: string
 }
 
@@ -62,10 +69,52 @@ export default fp(async function services (app: FastifyInstance, opts: { config:
     freshLinkTtlSeconds: config.FRESH_LINK_TTL_SECONDS,
     ...(deps.now ? { now: deps.now } : {})
   })
-  const signup = createSignup({
-    catalog, links, store: subscribers, email, sender, recipientLinks, linkTtlSeconds: config.LINK_TTL_SECONDS, ...(deps.now ? { now: deps.now } : {})
+
+  // The outbox: signups are queued durably in S3 and sent in the background at SES's pace.
+  const owner = `${config.INSTANCE_NAME}-${randomBytes(4).toString('hex')}`
+  const leaseMs = config.OUTBOX_LEASE_SECONDS * 1000
+  const outboxStore = createOutboxStore({ s3: aws.s3, bucket: config.s3Bucket })
+  const sendRate = createSendRate({ ses: aws.ses, override: config.SES_MAX_SEND_RATE, log: app.log })
+  const outbox = createOutboxSender({
+    store: outboxStore,
+    subscribers,
+    catalog,
+    links,
+    email,
+    sender,
+    recipientLinks,
+    rate: sendRate.bucket,
+    owner,
+    leaseMs,
+    scanIntervalMs: config.OUTBOX_SCAN_SECONDS * 1000,
+    linkTtlSeconds: config.LINK_TTL_SECONDS,
+    maxAttempts: config.SEND_MAX_ATTEMPTS,
+    concurrency: config.SEND_CONCURRENCY,
+    log: app.log.child({ component: 'sender' }),
+    ...(deps.now ? { now: () => deps.now!().getTime() } : {})
   })
-  app.decorate('services', { config, aws, catalog, links, subscribers, signup, recipientLinks, site })
+  const writer = createOutboxWriter({
+    store: outboxStore,
+    owner,
+    leaseMs,
+    onWritten: (batch, etag, contexts) => outbox.accept(batch, etag, contexts as Map<string, StoredRecord>)
+  })
+  const signup = createSignup({
+    catalog, store: subscribers, outbox: writer, ...(deps.now ? { now: deps.now } : {})
+  })
+  app.decorate('services', { config, aws, catalog, links, subscribers, signup, recipientLinks, outbox, site })
+
+  if (config.SENDER === 'on') {
+    app.addHook('onReady', async () => {
+      await sendRate.start()
+      outbox.start()
+    })
+  }
+  // In-flight sends finish (within the grace period); the rest stays queued for the next instance.
+  app.addHook('preClose', async () => {
+    sendRate.stop()
+    await outbox.stop(config.SHUTDOWN_GRACE_SECONDS * 1000)
+  })
 
   // A presigned URL dies with the credentials that signed it: say so at boot when they are temporary.
   app.addHook('onReady', async () => {

@@ -44,8 +44,12 @@ export function launch (name: string, args: string[], env: Record<string, string
   const child = spawn(process.execPath, args, { env, stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] })
   children.add(child)
   if (child.pid === undefined) throw new Error(`${name}: could not start ${args.join(' ')}`)
-  const collect = (chunk: Buffer) => {
-    for (const line of chunk.toString('utf8').split('\n')) {
+  const partial = { stdout: '', stderr: '' }
+  const collect = (stream: 'stdout' | 'stderr') => (chunk: Buffer) => {
+    const text = partial[stream] + chunk.toString('utf8')
+    const complete = text.split('\n')
+    partial[stream] = complete.pop() ?? ''
+    for (const line of complete) {
       if (line.trim() === '') continue
       lines.push(line)
       if (lines.length > 40) lines.shift()
@@ -56,8 +60,8 @@ export function launch (name: string, args: string[], env: Record<string, string
       if (level >= 40 && warnings.length < 1000) warnings.push(line)
     }
   }
-  child.stdout?.on('data', collect)
-  child.stderr?.on('data', collect)
+  child.stdout?.on('data', collect('stdout'))
+  child.stderr?.on('data', collect('stderr'))
   const exited = new Promise<number | null>(resolve => child.once('exit', code => {
     children.delete(child)
     resolve(code)
@@ -145,12 +149,14 @@ export function rssMb (pid: number): number {
 const TICK_MS = 10
 
 /** User + system CPU time of a process in ms, from /proc/<pid>/stat, or NaN where /proc is missing. */
-export function cpuMs (pid: number): number {
+export function cpuMs (pid: number | 'self', withReapedChildren = false): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    // Fields after the command name, which may itself contain spaces and parentheses.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return (Number(fields[11]) + Number(fields[12])) * TICK_MS
+    // Fields after the command name, which may itself contain spaces and parentheses:
+    // utime, stime, then cutime, cstime (children already waited for).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ').slice(11, 15).map(Number)
+    const [utime = NaN, stime = NaN, cutime = NaN, cstime = NaN] = fields
+    return (utime + stime + (withReapedChildren ? cutime + cstime : 0)) * TICK_MS
   } catch {
     return NaN
   }

@@ -53,7 +53,10 @@ export interface StandIns {
   url: string
   port: number
   stats: () => StandInStats
+  /** zeroes the counters */
   reset: () => void
+  /** zeroes the counters and restores the seeded objects */
+  wipe: () => void
   close: () => Promise<void>
 }
 
@@ -258,9 +261,11 @@ export function startStandIns (options: { port?: number, host?: string, bucket?:
 
   async function control (req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     await readBody(req)
-    if (path === '/__bench/reset' && req.method === 'POST') {
+    // reset: counters only (a running server may still own objects, an outbox say);
+    // wipe: counters and objects, back to the seed, for when no server is running.
+    if (req.method === 'POST' && (path === '/__bench/reset' || path === '/__bench/wipe')) {
       stats = emptyStats()
-      seed()
+      if (path === '/__bench/wipe') seed()
     }
     const reply = JSON.stringify({ ...stats, objects: objects.size })
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(reply) })
@@ -295,6 +300,9 @@ export function startStandIns (options: { port?: number, host?: string, bucket?:
         port,
         stats: () => ({ ...stats, objects: objects.size }),
         reset: () => {
+          stats = emptyStats()
+        },
+        wipe: () => {
           stats = emptyStats()
           seed()
         },

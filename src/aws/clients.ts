@@ -32,6 +32,8 @@ export function createAwsClients (config: Config, options: ClientOptions = {}): 
   })
   const ses = new SESv2Client({
     ...common,
+    // The outbox sender retries with its own backoff and records each attempt; no hidden retries.
+    maxAttempts: 1,
     ...(config.SES_ENDPOINT ? { endpoint: config.SES_ENDPOINT } : {})
   })
   return {

@@ -21,6 +21,9 @@ const ResultSchema = Type.Object({
   status: Type.String({ description: 'what happened: confirmed, already-confirmed, unsubscribed, …' })
 })
 
+// An HTML page: documented as text/html in the OpenAPI document (/docs/json).
+const PageSchema = { description: 'HTML page with a single POST button', content: { 'text/html': { schema: Type.String() } } }
+
 const PAGE_HEADERS = {
   'cache-control': 'no-store',
   // Tokens sit in the path: never send them onward in a Referer.
@@ -59,10 +62,11 @@ export default async function linkRoutes (app: App) {
   const tokenRoute = (description: string) => ({
     params: TokenParamsSchema,
     description,
+    tags: ['recipient links'],
     response: { 200: ResultSchema, '4xx': ErrorSchema, '5xx': ErrorSchema }
   })
 
-  app.get('/c/:token', { schema: { ...tokenRoute('confirm page (a GET never confirms)'), response: { '4xx': ErrorSchema } } }, async (request, reply) => {
+  app.get('/c/:token', { schema: { ...tokenRoute('confirm page (a GET never confirms)'), response: { 200: PageSchema, '4xx': ErrorSchema } } }, async (request, reply) => {
     recipientLinks.checkConfirm(request.params.token)
     return page(reply, 200, actionPage(ctx, {
       title: 'Confirm your subscription',
@@ -86,7 +90,7 @@ export default async function linkRoutes (app: App) {
     return page(reply, 200, resultPage(ctx, { title: ok ? 'You are subscribed' : 'Not subscribed', text, ...(ok ? {} : { link: { href: '/', label: 'Sign up again' } }) }))
   })
 
-  app.get('/u/:token', { schema: { ...tokenRoute('unsubscribe page (a GET never unsubscribes)'), response: { '4xx': ErrorSchema } } }, async (request, reply) => {
+  app.get('/u/:token', { schema: { ...tokenRoute('unsubscribe page (a GET never unsubscribes)'), response: { 200: PageSchema, '4xx': ErrorSchema } } }, async (request, reply) => {
     recipientLinks.checkUnsubscribe(request.params.token)
     return page(reply, 200, actionPage(ctx, {
       title: 'Unsubscribe',
@@ -111,13 +115,19 @@ export default async function linkRoutes (app: App) {
   })
 
   app.get('/d/:token', {
-    schema: { params: TokenParamsSchema, description: 'redirects to a freshly minted presigned URL of the current version', response: { '4xx': ErrorSchema, '5xx': ErrorSchema } },
+    schema: {
+      params: TokenParamsSchema,
+      description: 'redirects to a freshly minted presigned URL of the current version',
+      tags: ['recipient links'],
+      response: { 302: Type.Null({ description: 'Location is a presigned S3 URL valid FRESH_LINK_TTL_SECONDS' }), '4xx': ErrorSchema, '5xx': ErrorSchema }
+    },
     config: { rateLimit: perIpPerMinute(app) }
   }, async (request, reply) => {
     const fresh = await recipientLinks.renew(request.params.token)
     if (!fresh) {
       return page(reply, 410, messagePage(ctx, 'This whitepaper is no longer available', 'The whitepaper this link points to has been withdrawn. Have a look at what we offer now.'))
     }
+    app.appMetrics.linkMinted('fresh')
     return reply.headers(PAGE_HEADERS).redirect(fresh.link.url, 302)
   })
 }

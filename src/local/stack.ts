@@ -7,10 +7,35 @@ import type { Server } from 'node:http'
 import { resolve } from 'node:path'
 import type { AwsCredentialIdentity } from '@aws-sdk/types'
 import type { Config } from '../config.ts'
-import { enforceConditionalWrites } from './s3-conditional-writes.ts'
+import { makeS3rverRealistic } from './s3rver-realism.ts'
 
 export const LOCAL_CREDENTIALS: AwsCredentialIdentity = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }
 export const SAMPLE_PDF = new URL('../../scripts/sample-whitepaper.pdf', import.meta.url)
+
+// The /admin page uploads from the browser straight to the bucket (a presigned POST): the emulator
+// must answer CORS for pages served from this machine. Real buckets need their own rule (README).
+const LOCAL_CORS = `<CORSConfiguration>
+  <CORSRule>
+    <AllowedOrigin>http://localhost:*</AllowedOrigin>
+    <AllowedOrigin>http://127.0.0.1:*</AllowedOrigin>
+    <AllowedMethod>GET</AllowedMethod>
+    <AllowedMethod>HEAD</AllowedMethod>
+    <AllowedMethod>POST</AllowedMethod>
+    <AllowedHeader>*</AllowedHeader>
+    <ExposeHeader>ETag</ExposeHeader>
+    <MaxAgeSeconds>600</MaxAgeSeconds>
+  </CORSRule>
+</CORSConfiguration>`
+
+const LOCAL_SES_ACCOUNT = {
+  DedicatedIpAutoWarmupEnabled: false,
+  Details: { AdditionalContactEmailAddresses: [], ContactLanguage: 'EN', MailType: 'MARKETING', ReviewDetails: { CaseId: 'local', Status: 'GRANTED' }, UseCaseDescription: 'local', WebsiteURL: 'http://localhost' },
+  EnforcementStatus: 'HEALTHY',
+  ProductionAccessEnabled: true,
+  SendingEnabled: true,
+  SendQuota: { Max24HourSend: 50000, MaxSendRate: 14, SentLast24Hours: 0 },
+  SuppressionAttributes: { SuppressedReasons: [] }
+}
 
 export interface LocalStack {
   /** the config with S3 and SES pointed at the emulators */
@@ -33,10 +58,12 @@ export async function startLocalStack (config: Config): Promise<LocalStack> {
     port: config.LOCAL_S3_PORT,
     directory: dataDir,
     silent: true,
-    configureBuckets: [{ name: config.s3Bucket, configs: [] }]
+    configureBuckets: [{ name: config.s3Bucket, configs: [LOCAL_CORS] }]
   })
-  enforceConditionalWrites(s3 as never)
+  makeS3rverRealistic(s3 as never)
   const s3Address = await s3.run()
+  // The emulator answers GetAccount from this variable: report a new SES account's 14 emails/s.
+  process.env.AWS_SES_ACCOUNT ??= JSON.stringify(LOCAL_SES_ACCOUNT)
   // A CommonJS module: under Node's ESM interop its server is `default` of the exports object.
   const sesModule = await import('aws-ses-v2-local') as unknown as { default: { default: typeof import('aws-ses-v2-local').default } }
   const startSes = sesModule.default.default

@@ -7,6 +7,7 @@ import { createErrorHandler, ErrorSchema, validationToDomain, wantsJson } from '
 import { landingPage } from '../web/pages.ts'
 import { perIpPerMinute } from '../rate-limit.ts'
 import { DEFAULT_SLUG, SLUG_PATTERN } from '../whitepapers/catalog.ts'
+import { signupErrorOutcome } from '../metrics.ts'
 
 export const SubscribeBodySchema = Type.Object({
   email: Type.String({ maxLength: 1024, description: 'the visitor\'s email address' }),
@@ -24,13 +25,25 @@ export default async function subscribeRoutes (app: App) {
 
   app.post('/subscribe', {
     schema: {
+      summary: 'Sign up and get the whitepaper by email',
+      description: 'A form post (application/x-www-form-urlencoded) answers 303 to the thank-you page, or 422 with the form re-rendered (text/html). ' +
+        'With Accept: application/json (or a JSON body) it answers 202, or an error with a stable code (email_required, email_invalid, invalid_request, whitepaper_not_found, too_many_requests, unavailable).',
+      tags: ['signup'],
+      consumes: ['application/x-www-form-urlencoded', 'application/json'],
       body: SubscribeBodySchema,
-      response: { 202: SubscribeAcceptedSchema, '4xx': ErrorSchema, '5xx': ErrorSchema }
+      response: {
+        202: SubscribeAcceptedSchema,
+        303: Type.Null({ description: 'form post accepted: Location is the thank-you page' }),
+        422: { ...ErrorSchema, description: 'invalid input: code email_required, email_invalid or invalid_request; field names the input at fault' },
+        '4xx': ErrorSchema,
+        '5xx': ErrorSchema
+      }
     },
     attachValidation: true,
     config: { rateLimit: perIpPerMinute(app) },
     // A bad address re-renders the form with the message beside the field (HTML) or a code (JSON).
     errorHandler: async (err, request, reply) => {
+      app.appMetrics.signup(signupErrorOutcome(err))
       const body = (request.body ?? {}) as { email?: unknown, slug?: unknown }
       const problem = err instanceof ValidationError ? err : undefined
       if (problem && !wantsJson(request)) {
@@ -47,12 +60,13 @@ export default async function subscribeRoutes (app: App) {
   }, async (request, reply) => {
     if (request.validationError) throw validationToDomain(request.validationError as FastifyError)
     const slug = request.body.slug ?? DEFAULT_SLUG
-    await signup({
+    const result = await signup({
       email: request.body.email,
       slug,
       ip: request.ip,
       userAgent: String(request.headers['user-agent'] ?? '').slice(0, 512)
     }, request.log)
+    app.appMetrics.signup(result.outcome)
     if (wantsJson(request)) {
       return reply.code(202).send({ status: 'accepted' as const, message: 'Check your inbox: the whitepaper is on its way.' })
     }

@@ -1,13 +1,11 @@
-// Signup use case: record consent in S3, then email the current whitepaper's presigned link.
+// Signup use case: record consent in S3 and put the email owed into the durable outbox. Sending
+// happens in the background (src/outbox/sender.ts): accepting a signup never waits on SES.
 import { UnavailableError } from '../errors.ts'
-import type { ConfirmationEmail } from '../mail/confirmation-email.ts'
-import type { Sender } from '../mail/sender.ts'
+import { newBatchId, type OutboxItem } from '../outbox/store.ts'
 import type { Catalog } from '../whitepapers/catalog.ts'
-import type { DownloadLinks } from '../whitepapers/download-links.ts'
-import type { RecipientLinks } from '../links/recipient-links.ts'
 import { parseAddress } from './address.ts'
 import { CONSENT_TEXT, CONSENT_VERSION } from './consent.ts'
-import { capHistory, upsertSubscriber, type Delivery, type StoredRecord, type SubscriberRecord, type SubscriberStore } from './store.ts'
+import { capHistory, updateSubscriber, upsertSubscriber, type StoredRecord, type SubscriberRecord, type SubscriberStore } from './store.ts'
 
 export interface SignupLogger {
   info: (obj: object, msg: string) => void
@@ -15,14 +13,15 @@ export interface SignupLogger {
   error: (obj: object, msg: string) => void
 }
 
+export interface Outbox {
+  /** resolves once the item is durable in S3 */
+  append: (item: OutboxItem, record: StoredRecord) => Promise<void>
+}
+
 export interface SignupDeps {
   catalog: Catalog
-  links: DownloadLinks
   store: SubscriberStore
-  email: ConfirmationEmail
-  sender: Sender
-  recipientLinks: RecipientLinks
-  linkTtlSeconds: number
+  outbox: Outbox
   now?: () => Date
 }
 
@@ -34,8 +33,8 @@ export interface SignupRequest {
 }
 
 export interface SignupResult {
-  /** sent: the email went out; suppressed: the address bounced or complained, nothing is sent */
-  outcome: 'sent' | 'suppressed'
+  /** queued: the email is owed and durable; suppressed: the address bounced or complained, nothing is sent */
+  outcome: 'queued' | 'suppressed'
   addressHash: string
 }
 
@@ -44,23 +43,11 @@ export type Signup = (request: SignupRequest, log: SignupLogger) => Promise<Sign
 export function createSignup (deps: SignupDeps): Signup {
   const now = deps.now ?? (() => new Date())
 
-  async function addDelivery (hash: string, known: StoredRecord, delivery: Delivery, log: SignupLogger): Promise<void> {
-    try {
-      await upsertSubscriber(deps.store, hash, () => known.record, record => {
-        record.deliveries = capHistory([...record.deliveries, delivery])
-        record.updatedAt = delivery.at
-        return record
-      }, 5, known)
-    } catch (err) {
-      // The email's fate is already decided; a lost history line must not turn it into an error page.
-      log.warn({ err, addressHash: hash.slice(0, 12) }, 'could not record the delivery on the subscriber')
-    }
-  }
-
   return async function signup (request, log) {
     const { address, hash } = parseAddress(request.email)
     const pointer = await deps.catalog.require(request.slug)
     const at = now().toISOString()
+    const itemId = newBatchId(Date.parse(at))
     const fresh = (): SubscriberRecord => ({
       schemaVersion: 1,
       address,
@@ -79,42 +66,34 @@ export function createSignup (deps: SignupDeps): Signup {
         }])
         // Submitting the form again is a new opt-in, unless the address bounced or complained.
         if (record.status === 'unsubscribed') record.status = 'pending'
+        if (record.status !== 'suppressed') {
+          record.deliveries = capHistory([...record.deliveries, { at, slug: pointer.slug, status: 'queued', outboxId: itemId }])
+        }
         record.updatedAt = at
         return record
       })
     } catch (err) {
       throw new UnavailableError('We could not record your signup just now. Please try again in a minute.', { cause: err })
     }
-    const logFields = { addressHash: hash.slice(0, 12), slug: pointer.slug, version: pointer.version }
+    const logFields = { addressHash: hash.slice(0, 12), slug: pointer.slug }
     if (stored.record.status === 'suppressed') {
-      log.info(logFields, 'signup from a suppressed address: no email sent')
+      log.info(logFields, 'signup from a suppressed address: no email owed')
       return { outcome: 'suppressed', addressHash: hash }
     }
-
-    const link = await deps.links.mint(pointer, deps.linkTtlSeconds)
-    const links = deps.recipientLinks.forEmail(hash, pointer.slug)
-    const rendered = deps.email.render({ pointer, link, links })
-    const delivery: Delivery = {
-      at, slug: pointer.slug, version: pointer.version, linkExpiresAt: link.expiresAt.toISOString(), status: 'sent'
-    }
     try {
-      delivery.messageId = await deps.sender.send({
-        to: address,
-        ...rendered,
-        // RFC 8058 one-click unsubscribe, which Gmail and Yahoo require of subscription mail.
-        headers: [
-          { name: 'List-Unsubscribe', value: `<${links.unsubscribeUrl}>` },
-          { name: 'List-Unsubscribe-Post', value: 'List-Unsubscribe=One-Click' }
-        ]
-      })
+      await deps.outbox.append({ id: itemId, address, addressHash: hash, slug: pointer.slug, requestedAt: at }, stored)
     } catch (err) {
-      const name = (err as Error).name
-      log.error({ err, ...logFields }, 'sending the confirmation email failed')
-      await addDelivery(hash, stored, { ...delivery, status: 'failed', error: name }, log)
-      throw new UnavailableError('Your signup is saved, but we could not send the email just now. Please submit the form again in a minute.', { cause: err })
+      log.error({ err, ...logFields }, 'could not queue the email')
+      await updateSubscriber(deps.store, hash, record => {
+        const d = record.deliveries.find(x => x.outboxId === itemId)
+        if (!d) return null
+        d.status = 'failed'
+        d.error = 'queue_unavailable'
+        return record
+      }).catch(() => {})
+      throw new UnavailableError('We could not queue your email just now. Please submit the form again in a minute.', { cause: err })
     }
-    log.info({ ...logFields, messageId: delivery.messageId }, 'confirmation email sent')
-    await addDelivery(hash, stored, delivery, log)
-    return { outcome: 'sent', addressHash: hash }
+    log.info({ ...logFields, outboxId: itemId }, 'signup recorded; email queued')
+    return { outcome: 'queued', addressHash: hash }
   }
 }

@@ -15,12 +15,17 @@ export interface ConsentProof {
 }
 
 export interface Delivery {
+  /** when the email was asked for */
   at: string
   slug: string
-  version: string
-  linkExpiresAt: string
-  status: 'sent' | 'failed'
+  /** queued: owed (in the outbox); sent: SES accepted it; failed: given up (see error) */
+  status: 'queued' | 'sent' | 'failed'
+  /** the outbox item that carries it */
+  outboxId?: string
+  version?: string
+  linkExpiresAt?: string
   messageId?: string
+  sentAt?: string
   error?: string
 }
 
@@ -42,6 +47,8 @@ export interface SubscriberRecord {
   confirmation?: ActionProof
   /** the latest unsubscribe, and how (the page's button or an RFC 8058 one-click POST) */
   unsubscription?: ActionProof & { via: 'page' | 'one-click' }
+  /** why the address is suppressed (status 'suppressed'): a permanent bounce or a complaint */
+  suppression?: { at: string, reason: 'bounce' | 'complaint', detail: string, feedbackId?: string }
   /** every form submission, newest last (capped) */
   signups: ConsentProof[]
   /** every email sent or attempted, newest last (capped) */

@@ -7,7 +7,7 @@ export interface PageContext {
   site: string
 }
 
-function layout (ctx: PageContext, title: string, body: SafeHtml): string {
+function layout (ctx: PageContext, title: string, body: SafeHtml, script?: string): string {
   return html`<!doctype html>
 <html lang="en">
 <head>
@@ -15,6 +15,7 @@ function layout (ctx: PageContext, title: string, body: SafeHtml): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title}</title>
 <link rel="stylesheet" href="/assets/site.css">
+${script ? html`<script src="${script}" defer></script>` : ''}
 </head>
 <body>
 <main>
@@ -53,7 +54,7 @@ ${otherError ? html`<p class="field-error" role="alert">${otherError}</p>` : ''}
 ${emailError ? html`<p id="email-error" class="field-error" role="alert">${emailError}</p>` : ''}
 <p class="consent" id="consent">${CONSENT_TEXT}</p>
 <button type="submit" aria-describedby="consent">Email me the whitepaper</button>
-</form>`)
+</form>`, '/assets/subscribe.js')
 }
 
 export function thanksPage (ctx: PageContext, pointer: WhitepaperPointer | null): string {

@@ -5,7 +5,9 @@ import type { App } from '../app.ts'
 import { DEFAULT_SLUG, SLUG_PATTERN } from '../whitepapers/catalog.ts'
 import { landingPage, thanksPage } from './pages.ts'
 
-const CSS = readFileSync(new URL('../../public/site.css', import.meta.url))
+const CSS = readFileSync(new URL('../../public/site.css', import.meta.url), 'utf8')
+// Progressive enhancement of the form (submits in place); the page works without it.
+const SUBSCRIBE_JS = readFileSync(new URL('../../public/subscribe.js', import.meta.url), 'utf8')
 
 export const SlugParamsSchema = Type.Object({
   slug: Type.String({ pattern: SLUG_PATTERN, description: 'whitepaper slug' })
@@ -16,26 +18,33 @@ export const ThanksQuerySchema = Type.Object({
 })
 
 const HtmlSchema = Type.String({ description: 'HTML page' })
+const AssetSchema = Type.String({ description: 'static asset' })
+// Pages are documented in the OpenAPI document as text/html, under their own tag.
+const PAGE = { tags: ['pages'], produces: ['text/html'] }
 
 export default async function webRoutes (app: App) {
   const { catalog, site } = app.services
 
-  app.get('/', { schema: { response: { 200: HtmlSchema } } }, async (_request, reply) => {
+  app.get('/', { schema: { ...PAGE, summary: 'Landing page of the default whitepaper', response: { 200: HtmlSchema } } }, async (_request, reply) => {
     const pointer = await catalog.require(DEFAULT_SLUG)
     return reply.type('text/html; charset=utf-8').send(landingPage({ site }, { pointer }))
   })
 
-  app.get('/w/:slug', { schema: { params: SlugParamsSchema, response: { 200: HtmlSchema } } }, async (request, reply) => {
+  app.get('/w/:slug', { schema: { ...PAGE, summary: 'Landing page of another whitepaper', params: SlugParamsSchema, response: { 200: HtmlSchema } } }, async (request, reply) => {
     const pointer = await catalog.require(request.params.slug)
     return reply.type('text/html; charset=utf-8').send(landingPage({ site }, { pointer }))
   })
 
-  app.get('/thanks', { schema: { querystring: ThanksQuerySchema, response: { 200: HtmlSchema } } }, async (request, reply) => {
+  app.get('/thanks', { schema: { ...PAGE, summary: 'Thank-you page after a form post', querystring: ThanksQuerySchema, response: { 200: HtmlSchema } } }, async (request, reply) => {
     const pointer = await catalog.current(request.query.slug ?? DEFAULT_SLUG).catch(() => null)
     return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(thanksPage({ site }, pointer))
   })
 
-  app.get('/assets/site.css', { logLevel: 'warn' }, async (_request, reply) => {
+  app.get('/assets/site.css', { schema: { hide: true, response: { 200: AssetSchema } }, logLevel: 'warn' }, async (_request, reply) => {
     return reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(CSS)
+  })
+
+  app.get('/assets/subscribe.js', { schema: { hide: true, response: { 200: AssetSchema } }, logLevel: 'warn' }, async (_request, reply) => {
+    return reply.type('text/javascript; charset=utf-8').header('cache-control', 'public, max-age=3600').send(SUBSCRIBE_JS)
   })
 }

@@ -1,38 +1,120 @@
-// `npm run whitepaper -- <command>`: publish and inspect whitepapers with the server's own catalog code.
-import { readFile, stat } from 'node:fs/promises'
+// `npm run whitepaper -- <command>`: publish, list, activate (roll back) and inspect whitepapers with
+// the server's own catalog code.
+import { createHash } from 'node:crypto'
+import { createReadStream, type Stats } from 'node:fs'
+import { open, stat } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { parseArgs } from 'node:util'
-import type { Stats } from 'node:fs'
+import { Presets, SingleBar } from 'cli-progress'
 import { createAwsClients } from '../aws/clients.ts'
 import { ConfigError, loadConfig, type Config } from '../config.ts'
 import { DomainError } from '../errors.ts'
 import { connectRuntime } from '../runtime.ts'
-import { createCatalog, DEFAULT_SLUG } from './catalog.ts'
+import { createCatalog, DEFAULT_SLUG, isPdfHead, type Catalog, type PdfSource, type VersionInfo } from './catalog.ts'
 import { formatBytes } from '../mail/confirmation-email.ts'
 
 export interface CliIo {
   out: (line: string) => void
   err: (line: string) => void
+  /** where the upload progress bar is drawn; only a terminal (isTTY) gets one */
+  progress?: NodeJS.WritableStream & { isTTY?: boolean }
 }
 
 export const USAGE = `usage:
   npm run whitepaper -- publish <file.pdf> [--slug default] [--title "…"] [--description "…"]
-  npm run whitepaper -- show [--slug default]`
+  npm run whitepaper -- list [--slug <slug>]
+  npm run whitepaper -- activate <version> [--slug default]
+  npm run whitepaper -- show [--slug default] [--version <version>]`
 
-// A single PUT takes up to 5 GB; whitepapers are far smaller, and this bounds memory.
-const MAX_PUBLISH_BYTES = 512 * 1024 * 1024
+const COMMANDS = new Set(['publish', 'list', 'activate', 'show'])
 
 function parseCliArgs (argv: string[]) {
   return parseArgs({
     args: argv,
     allowPositionals: true,
     options: {
-      slug: { type: 'string', default: DEFAULT_SLUG },
+      slug: { type: 'string' },
       title: { type: 'string' },
       description: { type: 'string' },
+      version: { type: 'string' },
       help: { type: 'boolean', short: 'h' }
     }
   })
+}
+
+/** Titles come from people: keep terminal control characters out of the output. */
+function printable (value: string): string {
+  return value.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ')
+}
+
+/** Reads the file once to hash it; the upload streams it again (memory stays flat for large files). */
+async function pdfFromFile (path: string, size: number): Promise<PdfSource> {
+  const handle = await open(path, 'r')
+  const head = Buffer.alloc(5)
+  try {
+    await handle.read(head, 0, 5, 0)
+  } finally {
+    await handle.close()
+  }
+  const hash = createHash('sha256')
+  if (isPdfHead(head)) {
+    for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer)
+  }
+  return { size, sha256: hash.digest('hex'), head, body: () => createReadStream(path) }
+}
+
+function progressBar (io: CliIo, label: string) {
+  const stream = io.progress
+  if (!stream?.isTTY) return undefined
+  const bar = new SingleBar({
+    stream,
+    format: `${label} |{bar}| {percentage}% | {done} of {size}`,
+    hideCursor: true,
+    clearOnComplete: false,
+    fps: 10
+  }, Presets.shades_classic)
+  let started = false
+  return {
+    update (loaded: number, total: number) {
+      const values = { done: formatBytes(loaded), size: formatBytes(total) }
+      if (!started) {
+        bar.start(total, loaded, values)
+        started = true
+      } else {
+        bar.update(loaded, values)
+      }
+    },
+    stop () {
+      if (started) bar.stop()
+    }
+  }
+}
+
+function describeVersion (v: VersionInfo): string {
+  const mark = v.current ? '*' : ' '
+  if (!v.meta) return `  ${mark} ${v.version}  unverified upload (never passed the PDF check; cannot be activated)`
+  const m = v.meta
+  const created = m.createdAt.slice(0, 16).replace('T', ' ')
+  return `  ${mark} ${v.version}  ${created} UTC  ${formatBytes(m.size).padStart(9)}  "${printable(m.title)}"  ${printable(m.filename)}`
+}
+
+async function list (catalog: Catalog, slug: string | undefined, io: CliIo): Promise<number> {
+  const slugs = slug ? [slug] : await catalog.slugs()
+  if (slugs.length === 0) {
+    io.out('no whitepapers yet: npm run whitepaper -- publish <file.pdf>')
+    return 0
+  }
+  for (const s of slugs) {
+    const versions = await catalog.versions(s)
+    if (versions.length === 0) {
+      io.err(`there is no whitepaper "${s}" [whitepaper_not_found]`)
+      return 1
+    }
+    const current = versions.find(v => v.current)
+    io.out(`${s}  ${current ? `current: ${current.version}` : 'no version active'}  (${versions.length} version${versions.length === 1 ? '' : 's'}; * = current)`)
+    for (const v of versions) io.out(describeVersion(v))
+  }
+  return 0
 }
 
 export async function runWhitepaperCli (argv: string[], env: Record<string, string | undefined>, io: CliIo): Promise<number> {
@@ -48,12 +130,13 @@ export async function runWhitepaperCli (argv: string[], env: Record<string, stri
     io.out(USAGE)
     return parsed.values.help ? 0 : 2
   }
-  if (command !== 'publish' && command !== 'show') {
+  if (!COMMANDS.has(command)) {
     io.err(`unknown command "${command}"\n${USAGE}`)
     return 2
   }
-  if (command === 'publish' && rest.length !== 1) {
-    io.err(`publish takes exactly one file\n${USAGE}`)
+  const wants = command === 'publish' || command === 'activate' ? 1 : 0
+  if (rest.length !== wants) {
+    io.err(`${command} takes ${wants === 0 ? 'no arguments' : command === 'publish' ? 'exactly one file' : 'exactly one version'}\n${USAGE}`)
     return 2
   }
 
@@ -67,42 +150,73 @@ export async function runWhitepaperCli (argv: string[], env: Record<string, stri
     }
     throw err
   }
+
+  // Refuse what is plainly wrong before connecting to anything.
+  let file: { path: string, info: Stats } | undefined
+  if (command === 'publish') {
+    const path = rest[0] as string
+    let info: Stats
+    try {
+      info = await stat(path)
+    } catch {
+      io.err(`cannot read ${path}: no such file`)
+      return 1
+    }
+    if (!info.isFile()) {
+      io.err(`${path} is not a file`)
+      return 1
+    }
+    if (info.size > config.ADMIN_UPLOAD_MAX_BYTES) {
+      io.err(`${path} is ${formatBytes(info.size)}; the limit is ${formatBytes(config.ADMIN_UPLOAD_MAX_BYTES)} (ADMIN_UPLOAD_MAX_BYTES) [file_too_large]`)
+      return 1
+    }
+    file = { path, info }
+  }
+
   const runtime = await connectRuntime(config)
   const aws = createAwsClients(runtime.config, runtime.clientOptions)
+  let bar: ReturnType<typeof progressBar>
   try {
     const catalog = createCatalog({ s3: aws.s3, bucket: runtime.config.s3Bucket, refreshMs: 0 })
-    const slug = parsed.values.slug
+    const slug = parsed.values.slug ?? DEFAULT_SLUG
+    if (command === 'list') return await list(catalog, parsed.values.slug, io)
     if (command === 'show') {
+      if (parsed.values.version) {
+        io.out(JSON.stringify(await catalog.version(slug, parsed.values.version), null, 2))
+        return 0
+      }
       const pointer = await catalog.require(slug)
       io.out(JSON.stringify(pointer, null, 2))
       return 0
     }
-    const file = rest[0] as string
-    let info: Stats
-    try {
-      info = await stat(file)
-    } catch {
-      io.err(`cannot read ${file}: no such file`)
-      return 1
+    if (command === 'activate') {
+      const version = rest[0] as string
+      const before = await catalog.read(slug)
+      const pointer = await catalog.activate(slug, version)
+      if (before?.version === pointer.version) {
+        io.out(`${slug} version ${pointer.version} ("${printable(pointer.title)}") was already current; nothing changed`)
+      } else {
+        io.out(`activated ${slug} version ${pointer.version} ("${printable(pointer.title)}", ${printable(pointer.filename)}, ${formatBytes(pointer.size)})${before ? `; it replaces ${before.version}` : ''}. Running instances switch within CATALOG_REFRESH_SECONDS (${config.CATALOG_REFRESH_SECONDS} s)`)
+      }
+      return 0
     }
-    if (!info.isFile()) {
-      io.err(`${file} is not a file`)
-      return 1
-    }
-    if (info.size > MAX_PUBLISH_BYTES) {
-      io.err(`${file} is ${formatBytes(info.size)}; the limit is ${formatBytes(MAX_PUBLISH_BYTES)}`)
-      return 1
-    }
+    const { path, info } = file as { path: string, info: Stats }
+    const source = await pdfFromFile(path, info.size)
+    bar = progressBar(io, `uploading ${printable(basename(path))}`)
     const pointer = await catalog.publish({
       slug,
-      bytes: await readFile(file),
-      filename: basename(file),
+      source,
+      filename: basename(path),
+      maxBytes: config.ADMIN_UPLOAD_MAX_BYTES,
+      ...(bar ? { onProgress: (loaded: number, total: number) => bar?.update(loaded, total) } : {}),
       ...(parsed.values.title !== undefined ? { title: parsed.values.title } : {}),
       ...(parsed.values.description !== undefined ? { description: parsed.values.description } : {})
     })
-    io.out(`published "${pointer.title}" (${pointer.filename}, ${formatBytes(pointer.size)}) as ${slug} version ${pointer.version}; it is now current`)
+    bar?.stop()
+    io.out(`published "${printable(pointer.title)}" (${printable(pointer.filename)}, ${formatBytes(pointer.size)}) as ${slug} version ${pointer.version}; it is now current`)
     return 0
   } catch (err) {
+    bar?.stop()
     if (err instanceof DomainError) {
       io.err(`${err.message} [${err.code}]`)
       return 1

@@ -21,10 +21,16 @@ async function setup (t: Teardown, overrides: Record<string, string> = {}, now?:
     const res = await s3.send(new GetObjectCommand({ Bucket: stack.config.s3Bucket, Key: `subscribers/${hashAddress(address)}.json` }))
     return JSON.parse(await res.Body!.transformToString()) as SubscriberRecord
   }
-  return { stack, app, record }
+  /** Signs up and waits until the email is out and the sender has recorded it (no write left in flight). */
+  const signUp = async (address: string): Promise<StoredEmail> => {
+    const email = await signUpOnly(app, stack, address)
+    await eventually(async () => (await record(address)).deliveries.every(d => d.status !== 'queued') || undefined)
+    return email
+  }
+  return { stack, app, record, signUp }
 }
 
-async function signUp (app: Awaited<ReturnType<typeof buildApp>>, stack: Emulators, address: string): Promise<StoredEmail> {
+async function signUpOnly (app: Awaited<ReturnType<typeof buildApp>>, stack: Emulators, address: string): Promise<StoredEmail> {
   const before = (await sentEmails(stack.sesUrl)).length
   const res = await app.inject({ method: 'POST', url: '/subscribe', headers: FORM, payload: `email=${encodeURIComponent(address)}`, remoteAddress: '198.51.100.20' })
   if (res.statusCode !== 303) throw new Error(`signup answered ${res.statusCode}`)
@@ -41,8 +47,8 @@ function linksOf (email: StoredEmail) {
 }
 
 t.test('every email carries the three links and the RFC 8058 headers', async t => {
-  const { app, stack } = await setup(t)
-  const email = await signUp(app, stack, 'ann@example.com')
+  const { app, stack, signUp } = await setup(t)
+  const email = await signUp('ann@example.com')
   const links = linksOf(email)
   for (const path of Object.values(links)) t.match(email.body.html, `href="http://localhost:3000${path}"`)
   t.same(email.headers, [
@@ -52,8 +58,8 @@ t.test('every email carries the three links and the RFC 8058 headers', async t =
 })
 
 t.test('confirm: a scanner\'s GET changes nothing; the POST confirms once, with proof', async t => {
-  const { app, stack, record } = await setup(t)
-  const { confirm } = linksOf(await signUp(app, stack, 'bob@example.com'))
+  const { app, stack, record, signUp } = await setup(t)
+  const { confirm } = linksOf(await signUp('bob@example.com'))
   const page = await app.inject({ url: confirm, headers: { 'user-agent': 'LinkScanner/1.0' } })
   t.equal(page.statusCode, 200)
   t.match(page.body, `<form method="post" action="${confirm}">`)
@@ -76,8 +82,8 @@ t.test('confirm: a scanner\'s GET changes nothing; the POST confirms once, with 
 })
 
 t.test('unsubscribe: GET shows a button; the one-click POST unsubscribes at once, with no cookie or script', async t => {
-  const { app, stack, record } = await setup(t)
-  const { unsubscribe, confirm } = linksOf(await signUp(app, stack, 'cy@example.com'))
+  const { app, stack, record, signUp } = await setup(t)
+  const { unsubscribe, confirm } = linksOf(await signUp('cy@example.com'))
   const page = await app.inject({ url: unsubscribe })
   t.equal(page.statusCode, 200)
   t.match(page.body, `<form method="post" action="${unsubscribe}">`)
@@ -99,14 +105,14 @@ t.test('unsubscribe: GET shows a button; the one-click POST unsubscribes at once
   t.equal((await record('cy@example.com')).status, 'unsubscribed')
 
   const before = (await sentEmails(stack.sesUrl)).length
-  await signUp(app, stack, 'cy@example.com')
+  await signUp('cy@example.com')
   t.equal((await sentEmails(stack.sesUrl)).length, before + 1, 'submitting the form again is a new opt-in')
   t.equal((await record('cy@example.com')).status, 'pending')
 })
 
 t.test('one-click as multipart/form-data, and repeating it, are fine', async t => {
-  const { app, stack, record } = await setup(t)
-  const { unsubscribe } = linksOf(await signUp(app, stack, 'dee@example.com'))
+  const { app, stack, record, signUp } = await setup(t)
+  const { unsubscribe } = linksOf(await signUp('dee@example.com'))
   const boundary = '----leadlink'
   const payload = `--${boundary}\r\nContent-Disposition: form-data; name="List-Unsubscribe"\r\n\r\nOne-Click\r\n--${boundary}--\r\n`
   const res = await app.inject({ method: 'POST', url: unsubscribe, headers: { 'content-type': `multipart/form-data; boundary=${boundary}` }, payload })
@@ -117,8 +123,8 @@ t.test('one-click as multipart/form-data, and repeating it, are fine', async t =
 })
 
 t.test('fresh link: 302 to a new short-lived presigned URL of the current version', async t => {
-  const { app, stack } = await setup(t)
-  const { renew } = linksOf(await signUp(app, stack, 'eve@example.com'))
+  const { app, stack, signUp } = await setup(t)
+  const { renew } = linksOf(await signUp('eve@example.com'))
   const res = await app.inject({ url: renew })
   t.equal(res.statusCode, 302)
   t.equal(res.headers['cache-control'], 'no-store')
@@ -145,8 +151,8 @@ t.test('a whitepaper that is gone: a clear 410 page', async t => {
 })
 
 t.test('tampered, wrong-purpose and expired tokens: friendly 4xx pages, never a 500', async t => {
-  const { app, stack } = await setup(t)
-  const links = linksOf(await signUp(app, stack, 'fay@example.com'))
+  const { app, stack, signUp } = await setup(t)
+  const links = linksOf(await signUp('fay@example.com'))
   const token = links.confirm.slice(3)
   const tampered = `/c/${token.slice(0, 10)}${token[10] === 'A' ? 'B' : 'A'}${token.slice(11)}`
   for (const [url, method] of [[tampered, 'GET'], [tampered, 'POST'], [`/c/${links.unsubscribe.slice(3)}`, 'POST'], [`/u/${links.renew.slice(3)}`, 'POST'], [`/d/${links.confirm.slice(3)}`, 'GET'], ['/c/short', 'GET'], [`/c/${'x'.repeat(300)}`, 'GET'], ['/u/bad%20token!', 'POST']] as const) {
@@ -169,8 +175,8 @@ t.test('tampered, wrong-purpose and expired tokens: friendly 4xx pages, never a 
 })
 
 t.test('the fresh-link route is rate-limited per IP', async t => {
-  const { app, stack } = await setup(t, { RATE_LIMIT_PER_IP_PER_MINUTE: '2' })
-  const { renew } = linksOf(await signUp(app, stack, 'gus@example.com'))
+  const { app, signUp } = await setup(t, { RATE_LIMIT_PER_IP_PER_MINUTE: '2' })
+  const { renew } = linksOf(await signUp('gus@example.com'))
   const codes = []
   for (let i = 0; i < 3; i++) codes.push((await app.inject({ url: renew, remoteAddress: '192.0.2.50' })).statusCode)
   t.same(codes, [302, 302, 429])

@@ -1,10 +1,10 @@
-// Catalog: what publish writes to S3 (nock), caching of the pointer, and refusing bad files.
+// Catalog: what publish and activate write to S3 (nock), listing, caching of the pointer, refusing bad input.
 import t from 'tap'
 import { createHash } from 'node:crypto'
 import nock from 'nock'
 import { S3Client } from '@aws-sdk/client-s3'
-import { createCatalog, type WhitepaperPointer } from '../../src/whitepapers/catalog.ts'
-import { ConflictError, ValidationError } from '../../src/errors.ts'
+import { createCatalog, type VersionMeta, type WhitepaperPointer } from '../../src/whitepapers/catalog.ts'
+import { ConflictError, NotFoundError, ValidationError } from '../../src/errors.ts'
 import { isolateNetwork, S3_HOST, BUCKET, TEST_CREDENTIALS } from '../helper.ts'
 
 const PDF = Buffer.from('%PDF-1.4\n% test\n%%EOF\n')
@@ -20,7 +20,7 @@ function s3 (t: { teardown: (fn: () => void) => void }) {
 interface Seen { path: string, headers: Record<string, string>, body: string }
 function seen (scope: nock.Scope, into: Seen[]) {
   scope.on('request', (req: Request, _i: unknown, body: string) => {
-    into.push({ path: new URL(req.url).pathname, headers: Object.fromEntries(req.headers.entries()), body })
+    if (req.method === 'PUT') into.push({ path: new URL(req.url).pathname, headers: Object.fromEntries(req.headers.entries()), body })
   })
 }
 
@@ -31,20 +31,37 @@ t.test('publish writes an immutable version, then switches current.json conditio
   const puts: Seen[] = []
   const sha = createHash('sha256').update(PDF).digest('hex')
   const versionKey = `/whitepapers/q3/versions/20260304T050607Z-${sha.slice(0, 8)}/Q3-report.pdf`
+  const metaPath = `/whitepapers/q3/versions/20260304T050607Z-${sha.slice(0, 8)}/meta.json`
   const scope = nock(S3_HOST)
     .put(versionKey).query(true).reply(200, '', { ETag: '"v"' })
     .get('/whitepapers/q3/current.json').query(true).reply(404, NOT_FOUND, { 'Content-Type': 'application/xml' })
+    .put(metaPath).query(true).reply(200, '', { ETag: '"m"' })
     .put('/whitepapers/q3/current.json').query(true).reply(200, '', { ETag: '"p"' })
   seen(scope, puts)
   const catalog = createCatalog({ s3: s3(t), bucket: BUCKET, refreshMs: 30_000, now: () => at })
   const pointer = await catalog.publish({ slug: 'q3', bytes: PDF, filename: 'Q3 report.pdf', title: 'Q3 Report' })
   t.ok(scope.isDone())
-  const [version, , current] = puts
+  t.same(puts.map(p => p.path), [versionKey, metaPath, '/whitepapers/q3/current.json'], 'bytes, then meta.json, then the pointer')
+  const [version, meta, current] = puts
   t.equal(version?.headers['if-none-match'], '*', 'a version is never overwritten')
   t.equal(version?.headers['content-type'], 'application/pdf')
   t.equal(version?.headers['content-disposition'], 'attachment; filename="Q3 report.pdf"')
   t.equal(version?.headers['x-amz-meta-sha256'], sha)
   t.equal(version?.body, PDF.toString())
+  t.equal(meta?.headers['if-none-match'], '*', 'meta.json is written once, like the bytes')
+  t.same(JSON.parse(meta?.body ?? '{}'), {
+    slug: 'q3',
+    version: `20260304T050607Z-${sha.slice(0, 8)}`,
+    key: versionKey.slice(1),
+    filename: 'Q3 report.pdf',
+    title: 'Q3 Report',
+    description: '',
+    size: PDF.byteLength,
+    sha256: sha,
+    createdAt: at.toISOString(),
+    source: 'publish',
+    etag: '"v"'
+  }, 'meta.json holds everything a pointer needs, and the ETag of the bytes')
   t.equal(current?.headers['if-none-match'], '*', 'first publish creates the pointer only if absent')
   t.same(JSON.parse(current?.body ?? '{}'), pointer)
   t.same(pointer, {
@@ -68,13 +85,17 @@ t.test('a second publish keeps the title and uses If-Match on the pointer; losin
   const scope = nock(S3_HOST)
     .put(/\/whitepapers\/default\/versions\/.+\/paper\.pdf/).query(true).reply(200, '', { ETag: '"v"' })
     .get('/whitepapers/default/current.json').query(true).reply(200, JSON.stringify(previous), { ETag: '"old"' })
+    .put(/\/whitepapers\/default\/versions\/.+\/meta\.json/).query(true).reply(200, '', { ETag: '"m"' })
     .put('/whitepapers/default/current.json').query(true).reply(412, PRECONDITION, { 'Content-Type': 'application/xml' })
   seen(scope, puts)
   const catalog = createCatalog({ s3: s3(t), bucket: BUCKET, refreshMs: 30_000, now: () => at })
   const err = await catalog.publish({ bytes: PDF, filename: 'paper.pdf' }).catch(e => e)
+  t.ok(scope.isDone())
   t.type(err, ConflictError)
   t.equal(err.code, 'publish_conflict')
+  t.match(err.message, /is uploaded but not active\. Activate it with: npm run whitepaper -- activate 20260304T050607Z-[0-9a-f]{8} --slug default/)
   t.equal(puts[2]?.headers['if-match'], '"old"')
+  t.match(JSON.parse(puts[1]?.body ?? '{}'), { title: 'Kept title', description: 'Kept description' }, 'meta.json keeps the title')
   t.match(JSON.parse(puts[2]?.body ?? '{}'), { title: 'Kept title', description: 'Kept description' })
 })
 
@@ -114,4 +135,160 @@ t.test('concurrent reads share one S3 request', async t => {
   const results = await Promise.all(Array.from({ length: 20 }, () => catalog.current('default')))
   t.ok(scope.isDone())
   t.ok(results.every(r => r?.version === 'v1'))
+})
+
+function listXml (input: { keys?: Array<{ key: string, size?: number }>, prefixes?: string[], truncated?: string }): string {
+  const contents = (input.keys ?? []).map(k => `<Contents><Key>${k.key}</Key><Size>${k.size ?? 0}</Size><ETag>"e"</ETag><LastModified>2026-03-04T05:06:07.000Z</LastModified></Contents>`).join('')
+  const prefixes = (input.prefixes ?? []).map(p => `<CommonPrefixes><Prefix>${p}</Prefix></CommonPrefixes>`).join('')
+  const truncated = input.truncated ? `<IsTruncated>true</IsTruncated><NextContinuationToken>${input.truncated}</NextContinuationToken>` : '<IsTruncated>false</IsTruncated>'
+  return `<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><Name>${BUCKET}</Name>${truncated}${contents}${prefixes}</ListBucketResult>`
+}
+const XML = { 'Content-Type': 'application/xml' }
+
+const V1 = '20260301T000000Z-11111111'
+const V2 = '20260302T000000Z-22222222'
+const meta = (version: string, extra: Partial<VersionMeta> = {}): VersionMeta => ({
+  slug: 'q3',
+  version,
+  key: `whitepapers/q3/versions/${version}/q3.pdf`,
+  filename: 'q3.pdf',
+  title: `Title ${version}`,
+  description: 'd',
+  size: 1234,
+  sha256: 'ab'.repeat(32),
+  createdAt: '2026-03-01T00:00:00.000Z',
+  source: 'publish',
+  etag: `"etag-${version}"`,
+  ...extra
+})
+
+t.test('slugs: one ListObjectsV2 with Delimiter=/ per page, every page followed', async t => {
+  isolateNetwork(t)
+  const queries: Array<Record<string, string>> = []
+  const scope = nock(S3_HOST)
+    .get('/').query(q => { queries.push(q as Record<string, string>); return !q['continuation-token'] })
+    .reply(200, listXml({ prefixes: ['whitepapers/default/', 'whitepapers/q3/'], truncated: 'page2' }), XML)
+    .get('/').query(q => { queries.push(q as Record<string, string>); return q['continuation-token'] === 'page2' })
+    .reply(200, listXml({ prefixes: ['whitepapers/Not_A_Slug/', 'whitepapers/a-1/'] }), XML)
+  const catalog = createCatalog({ s3: s3(t), bucket: BUCKET, refreshMs: 30_000 })
+  t.same(await catalog.slugs(), ['a-1', 'default', 'q3'], 'valid slugs from every page, sorted')
+  t.ok(scope.isDone())
+  t.match(queries[0], { 'list-type': '2', prefix: 'whitepapers/', delimiter: '/' })
+})
+
+t.test('activate: reads meta.json, checks the bytes are the ones checked, switches the pointer with If-Match', async t => {
+  isolateNetwork(t)
+  const puts: Seen[] = []
+  const current = { ...meta(V2), activatedAt: '2026-03-02T00:00:00.000Z' }
+  const scope = nock(S3_HOST)
+    .get('/').query(q => q.prefix === `whitepapers/q3/versions/${V1}/`)
+    .reply(200, listXml({ keys: [{ key: `whitepapers/q3/versions/${V1}/meta.json` }, { key: `whitepapers/q3/versions/${V1}/q3.pdf`, size: 1234 }] }), XML)
+    .get(`/whitepapers/q3/versions/${V1}/meta.json`).query(true).reply(200, JSON.stringify(meta(V1)))
+    .head(`/whitepapers/q3/versions/${V1}/q3.pdf`).query(true).reply(200, '', { ETag: `"etag-${V1}"`, 'Content-Length': '1234' })
+    .get('/whitepapers/q3/current.json').query(true).reply(200, JSON.stringify(current), { ETag: '"ptr-1"' })
+    .put('/whitepapers/q3/current.json').query(true).reply(200, '', { ETag: '"ptr-2"' })
+  seen(scope, puts)
+  const catalog = createCatalog({ s3: s3(t), bucket: BUCKET, refreshMs: 30_000, now: () => at })
+  const pointer = await catalog.activate('q3', V1)
+  t.ok(scope.isDone())
+  t.equal(puts.length, 1, 'one write: the pointer')
+  t.equal(puts[0]?.headers['if-match'], '"ptr-1"', 'conditional on the pointer as read')
+  const { createdAt: _c, source: _s, etag: _e, ...fields } = meta(V1)
+  t.same(pointer, { ...fields, activatedAt: at.toISOString() }, 'the pointer is rebuilt from meta.json')
+  t.same(JSON.parse(puts[0]?.body ?? '{}'), pointer)
+  t.same(await catalog.current('q3'), pointer, 'this instance sees the switch at once')
+})
+
+t.test('activate refuses bytes that changed after the check, and an unknown version or slug', async t => {
+  isolateNetwork(t)
+  nock(S3_HOST)
+    .get('/').query(q => q.prefix === `whitepapers/q3/versions/${V1}/`)
+    .reply(200, listXml({ keys: [{ key: `whitepapers/q3/versions/${V1}/meta.json` }, { key: `whitepapers/q3/versions/${V1}/q3.pdf` }] }), XML)
+    .get(`/whitepapers/q3/versions/${V1}/meta.json`).query(true).reply(200, JSON.stringify(meta(V1)))
+    .head(`/whitepapers/q3/versions/${V1}/q3.pdf`).query(true).reply(200, '', { ETag: '"something-else"' })
+  const catalog = createCatalog({ s3: s3(t), bucket: BUCKET, refreshMs: 30_000 })
+  const changed = await catalog.activate('q3', V1).catch(e => e)
+  t.type(changed, ConflictError)
+  t.equal(changed.code, 'version_changed')
+
+  nock(S3_HOST)
+    .get('/').query(q => q.prefix === `whitepapers/q3/versions/${V2}/`).reply(200, listXml({}), XML)
+    .get('/').query(q => q.prefix === 'whitepapers/q3/' && q.delimiter === '/').reply(200, listXml({ keys: [{ key: 'whitepapers/q3/current.json' }], prefixes: ['whitepapers/q3/versions/'] }), XML)
+  const unknown = await catalog.activate('q3', V2).catch(e => e)
+  t.type(unknown, NotFoundError)
+  t.equal(unknown.code, 'version_not_found')
+
+  nock(S3_HOST)
+    .get('/').query(q => q.prefix === `whitepapers/nope/versions/${V2}/`).reply(200, listXml({}), XML)
+    .get('/').query(q => q.prefix === 'whitepapers/nope/').reply(200, listXml({}), XML)
+  const noSlug = await catalog.activate('nope', V2).catch(e => e)
+  t.equal(noSlug.code, 'whitepaper_not_found')
+
+  const badVersion = await catalog.activate('q3', 'latest').catch(e => e)
+  t.equal(badVersion.code, 'version_invalid', 'a malformed version is refused before any request')
+  t.equal(nock.pendingMocks().length, 0)
+})
+
+t.test('versions: newest first; meta.json read; a browser upload that never passed the check is unverified', async t => {
+  isolateNetwork(t)
+  const V3 = '20260303T000000Z-33333333'
+  nock(S3_HOST)
+    .get('/').query(q => q.prefix === 'whitepapers/q3/versions/')
+    .reply(200, listXml({
+      keys: [
+        { key: `whitepapers/q3/versions/${V1}/meta.json` }, { key: `whitepapers/q3/versions/${V1}/q3.pdf`, size: 1234 },
+        { key: `whitepapers/q3/versions/${V2}/meta.json` }, { key: `whitepapers/q3/versions/${V2}/q3.pdf`, size: 1234 },
+        { key: `whitepapers/q3/versions/${V3}/junk.pdf`, size: 99 }
+      ]
+    }), XML)
+    .get('/whitepapers/q3/current.json').query(true).reply(200, JSON.stringify({ ...meta(V2), activatedAt: 'x' }))
+    .get(`/whitepapers/q3/versions/${V1}/meta.json`).query(true).reply(200, JSON.stringify(meta(V1)))
+    .get(`/whitepapers/q3/versions/${V2}/meta.json`).query(true).reply(200, JSON.stringify(meta(V2)))
+    // No x-amz-meta-sha256: not bytes that publish checked.
+    .head(`/whitepapers/q3/versions/${V3}/junk.pdf`).query(true).reply(200, '', { 'Content-Length': '99' })
+  const catalog = createCatalog({ s3: s3(t), bucket: BUCKET, refreshMs: 30_000 })
+  const versions = await catalog.versions('q3')
+  t.same(versions.map(v => [v.version, v.state, v.current]), [[V3, 'unverified', false], [V2, 'ready', true], [V1, 'ready', false]])
+  t.same(versions[1]?.meta, meta(V2))
+  t.equal(versions[0]?.size, 99)
+})
+
+t.test('a version published before meta.json existed is rebuilt from the object (legacy)', async t => {
+  isolateNetwork(t)
+  nock(S3_HOST)
+    .get('/').query(q => q.prefix === 'whitepapers/q3/versions/')
+    .reply(200, listXml({ keys: [{ key: `whitepapers/q3/versions/${V1}/Q3-report.pdf`, size: 1234 }] }), XML)
+    .get('/whitepapers/q3/current.json').query(true).reply(404, NOT_FOUND, XML)
+    .head(`/whitepapers/q3/versions/${V1}/Q3-report.pdf`).query(true).reply(200, '', {
+      'Content-Length': '1234',
+      ETag: '"legacy"',
+      'Last-Modified': 'Sun, 01 Mar 2026 00:00:00 GMT',
+      'Content-Disposition': 'attachment; filename="Q3 _.pdf"; filename*=UTF-8\'\'Q3%20%C3%A9.pdf',
+      'x-amz-meta-sha256': 'cd'.repeat(32)
+    })
+  const catalog = createCatalog({ s3: s3(t), bucket: BUCKET, refreshMs: 30_000 })
+  const [legacy] = await catalog.versions('q3')
+  t.same(legacy?.meta, {
+    slug: 'q3',
+    version: V1,
+    key: `whitepapers/q3/versions/${V1}/Q3-report.pdf`,
+    filename: 'Q3 é.pdf',
+    title: 'Q3 é',
+    description: '',
+    size: 1234,
+    sha256: 'cd'.repeat(32),
+    createdAt: '2026-03-01T00:00:00.000Z',
+    source: 'legacy',
+    etag: '"legacy"'
+  })
+})
+
+t.test('publish refuses a file over maxBytes before writing anything', async t => {
+  isolateNetwork(t)
+  const catalog = createCatalog({ s3: s3(t), bucket: BUCKET, refreshMs: 30_000 })
+  const err = await catalog.publish({ bytes: PDF, filename: 'x.pdf', maxBytes: PDF.byteLength - 1 }).catch(e => e)
+  t.type(err, ValidationError)
+  t.equal(err.code, 'file_too_large')
+  const title = await catalog.publish({ bytes: PDF, filename: 'x.pdf', title: ' ' }).catch(e => e)
+  t.equal(title.code, 'title_invalid')
 })

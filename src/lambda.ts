@@ -1,0 +1,81 @@
+// AWS Lambda entry (API Gateway HTTP API or REST API, ALB): the same app as src/server.ts, behind
+// @fastify/aws-lambda. Config is read once per cold start; the app is built on the first invocation
+// and reused by every later one in the same execution environment.
+import awsLambdaFastify from '@fastify/aws-lambda'
+import { buildApp, type App } from './app.ts'
+import { loadConfig } from './config.ts'
+import type { ServiceDeps } from './services.ts'
+
+/** The parts of an API Gateway / ALB event and Lambda context the adapter reads. */
+export type LambdaEvent = Record<string, unknown>
+export type LambdaContext = Record<string, unknown>
+export interface LambdaResult {
+  statusCode: number
+  headers: Record<string, string>
+  body: string
+  isBase64Encoded?: boolean
+  cookies?: string[]
+}
+
+export interface LambdaHandler {
+  (event: LambdaEvent, context?: LambdaContext): Promise<LambdaResult>
+  /** closes the app (tests; Lambda itself just freezes the environment) */
+  close: () => Promise<void>
+}
+
+export class LambdaConfigError extends Error {
+  constructor (message: string) {
+    super(message)
+    this.name = 'LambdaConfigError'
+  }
+}
+
+type Proxy = (event: LambdaEvent, context?: LambdaContext) => Promise<LambdaResult>
+
+/**
+ * A handler over `env`. Exported for tests; Lambda uses `handler` below. `deps` are the service
+ * dependencies (tests pass credentials for the emulators; on Lambda the SDK's default chain applies).
+ */
+export function createLambdaHandler (env: Record<string, string | undefined>, deps: ServiceDeps = {}): LambdaHandler {
+  // A ConfigError names every bad setting. `handler` creates this on its first invocation, so the
+  // error fails that invocation (and is in its log) rather than the module import.
+  const config = loadConfig(env)
+  let app: App | undefined
+  let ready: Promise<Proxy> | undefined
+
+  async function start (): Promise<Proxy> {
+    if (config.mode === 'local') {
+      throw new LambdaConfigError('leadlink on Lambda needs S3_BUCKET, SES_FROM, PUBLIC_URL and TOKEN_SECRET: local mode (emulators in the process) cannot run on Lambda. Set NODE_ENV=production to have every missing setting named.')
+    }
+    const built = await buildApp(config, deps)
+    // Binary bodies would need base64; every response here is text (pages, JSON, redirects).
+    const proxy = awsLambdaFastify(built, { decorateRequest: false }) as unknown as Proxy
+    try {
+      await built.ready()
+    } catch (err) {
+      await built.close()
+      throw err
+    }
+    app = built
+    return proxy
+  }
+
+  const handler = (async (event, context) => {
+    ready ??= start().catch(err => {
+      // A failed start is retried by the next invocation instead of poisoning the environment.
+      ready = undefined
+      throw err
+    })
+    return await (await ready)(event, context ?? {})
+  }) as LambdaHandler
+  handler.close = async () => { await app?.close() }
+  return handler
+}
+
+let cached: LambdaHandler | undefined
+
+/** The Lambda handler, loaded through lambda.mjs at the package root (handler setting `lambda.handler`). */
+export async function handler (event: LambdaEvent, context?: LambdaContext): Promise<LambdaResult> {
+  cached ??= createLambdaHandler(process.env)
+  return await cached(event, context)
+}

@@ -1,0 +1,109 @@
+// Local mode only: makes s3rver behave like S3 where correctness depends on it. s3rver ignores
+// `If-None-Match: *` and `If-Match` on PUT, and writes objects as they stream in (a reader can see
+// half an object; a client that dies mid-upload leaves one). S3 does neither.
+// https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html
+import { createHash, randomBytes } from 'node:crypto'
+import { mkdir, rename, writeFile } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import type { Readable } from 'node:stream'
+
+interface KoaContext {
+  method: string
+  path: string
+  get: (header: string) => string
+  status: number
+  type: string
+  body: unknown
+}
+type Middleware = (ctx: KoaContext, next: () => Promise<void>) => Promise<void>
+interface S3rverObject {
+  bucket: string
+  key: string
+  content: Readable | Buffer
+  metadata: Record<string, string>
+}
+interface S3rverStore {
+  getMetadata: (bucket: string, key: string) => Promise<{ etag?: string } | null | undefined>
+  getResourcePath: (bucket: string, key: string, resource: string) => string
+  putMetadata: (bucket: string, key: string, metadata: Record<string, string>, md5: string) => Promise<void>
+  putObject: (object: S3rverObject) => Promise<{ size: number, md5: string }>
+}
+interface S3rverLike {
+  middleware: Middleware[]
+  store: S3rverStore
+}
+
+function errorXml (code: string, message: string): string {
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message></Error>`
+}
+
+/** Applies every fix below. */
+export function makeS3rverRealistic (server: S3rverLike): void {
+  enforceConditionalWrites(server)
+  atomicPuts(server.store)
+}
+
+/**
+ * An object appears whole or not at all: the body is received completely (a short body is an
+ * error), written to a temporary file and renamed into place.
+ */
+export function atomicPuts (store: S3rverStore): void {
+  store.putObject = async function putObject (object) {
+    let content: Buffer
+    if (Buffer.isBuffer(object.content)) {
+      content = object.content
+    } else {
+      const chunks: Buffer[] = []
+      for await (const chunk of object.content) chunks.push(chunk as Buffer)
+      content = Buffer.concat(chunks)
+      const declared = Number(object.metadata['content-length'])
+      if (Number.isFinite(declared) && declared !== content.length) throw new Error('incomplete upload')
+    }
+    const path = store.getResourcePath(object.bucket, object.key, 'object')
+    await mkdir(dirname(path), { recursive: true })
+    const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`
+    await writeFile(temp, content)
+    const md5 = createHash('md5').update(content).digest('hex')
+    await store.putMetadata(object.bucket, object.key, object.metadata, md5)
+    await rename(temp, path)
+    return { size: content.length, md5 }
+  }
+}
+
+export function enforceConditionalWrites (server: S3rverLike): void {
+  // Writes to one key are serialised so that check-then-write is atomic, as S3 guarantees.
+  const locks = new Map<string, Promise<void>>()
+  const conditional: Middleware = async (ctx, next) => {
+    const ifNoneMatch = ctx.get('if-none-match')
+    const ifMatch = ctx.get('if-match')
+    if (ctx.method !== 'PUT' || (!ifNoneMatch && !ifMatch)) return await next()
+    const [, bucket, ...rest] = ctx.path.split('/')
+    const key = decodeURIComponent(rest.join('/'))
+    if (!bucket || !key) return await next()
+    const lockKey = `${bucket}/${key}`
+    const previous = locks.get(lockKey) ?? Promise.resolve()
+    let release!: () => void
+    const mine = new Promise<void>(resolve => { release = resolve })
+    locks.set(lockKey, previous.then(() => mine))
+    await previous
+    try {
+      const meta = await server.store.getMetadata(bucket, key).catch(() => null)
+      const etag = meta?.etag
+      const fail = (ifNoneMatch === '*' && etag !== undefined) ||
+        (ifMatch !== '' && (etag === undefined || ifMatch.replace(/"/g, '') !== etag.replace(/"/g, '')))
+      if (fail) {
+        ctx.status = etag === undefined ? 404 : 412
+        ctx.type = 'application/xml'
+        ctx.body = etag === undefined
+          ? errorXml('NoSuchKey', 'The specified key does not exist.')
+          : errorXml('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold')
+        return
+      }
+      await next()
+    } finally {
+      release()
+      if (locks.get(lockKey) === mine) locks.delete(lockKey)
+    }
+  }
+  server.middleware.unshift(conditional)
+}

@@ -1,0 +1,108 @@
+// The outbox in S3: batches of emails owed, one object per batch under outbox/, leased by the
+// instance sending them (conditional writes decide who holds a lease).
+import { randomBytes } from 'node:crypto'
+import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3'
+import { isConditionFailed, isNotFound } from '../aws/errors.ts'
+import { WriteConflict } from '../subscribers/store.ts'
+
+export const OUTBOX_PREFIX = 'outbox/'
+
+/** One email owed. The address is here so that sending needs no extra read; keys stay hashed. */
+export interface OutboxItem {
+  id: string
+  address: string
+  addressHash: string
+  slug: string
+  requestedAt: string
+}
+
+export interface ItemRetry {
+  attempts: number
+  notBefore: string
+  lastError: string
+}
+
+export interface OutboxBatch {
+  schemaVersion: 1
+  id: string
+  createdAt: string
+  /** the instance working on it, until `leaseUntil`; anyone may claim it after */
+  owner: string
+  leaseUntil: string
+  items: OutboxItem[]
+  /** outcome per item id; items without one are still owed */
+  done: Record<string, 'sent' | 'failed' | 'skipped'>
+  retries: Record<string, ItemRetry>
+}
+
+export interface StoredBatch {
+  batch: OutboxBatch
+  etag: string
+}
+
+/** Time-sortable ids: the oldest batch lists first, and its age is readable from its name. */
+export function newBatchId (at: number = Date.now()): string {
+  return `${at.toString(36).padStart(9, '0')}-${randomBytes(6).toString('hex')}`
+}
+
+export function batchTime (id: string): number {
+  return Number.parseInt(id.split('-')[0] ?? '', 36)
+}
+
+export function batchKey (id: string): string {
+  return `${OUTBOX_PREFIX}${id}.json`
+}
+
+export type OutboxStore = ReturnType<typeof createOutboxStore>
+
+export function createOutboxStore (options: { s3: S3Client, bucket: string }) {
+  const { s3, bucket } = options
+
+  async function put (batch: OutboxBatch, condition: { IfNoneMatch: '*' } | { IfMatch: string }): Promise<string> {
+    try {
+      const res = await s3.send(new PutObjectCommand({
+        Bucket: bucket, Key: batchKey(batch.id), Body: JSON.stringify(batch), ContentType: 'application/json', ...condition
+      }))
+      return res.ETag ?? ''
+    } catch (err) {
+      if (isConditionFailed(err)) throw new WriteConflict()
+      throw err
+    }
+  }
+
+  return {
+    create: (batch: OutboxBatch) => put(batch, { IfNoneMatch: '*' }),
+    replace: (batch: OutboxBatch, etag: string) => put(batch, { IfMatch: etag }),
+
+    async read (id: string): Promise<StoredBatch | null> {
+      try {
+        const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: batchKey(id) }))
+        const body = await res.Body?.transformToString()
+        if (body === undefined) return null
+        return { batch: JSON.parse(body) as OutboxBatch, etag: res.ETag ?? '' }
+      } catch (err) {
+        if (isNotFound(err)) return null
+        throw err
+      }
+    },
+
+    async remove (id: string): Promise<void> {
+      await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: batchKey(id) }))
+    },
+
+    /** Ids of every batch in the outbox, oldest first. */
+    async list (): Promise<string[]> {
+      const ids: string[] = []
+      let token: string | undefined
+      do {
+        const res = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: OUTBOX_PREFIX, ContinuationToken: token }))
+        for (const o of res.Contents ?? []) {
+          const m = o.Key?.match(/^outbox\/([0-9a-z]+-[0-9a-f]+)\.json$/)
+          if (m?.[1]) ids.push(m[1])
+        }
+        token = res.IsTruncated ? res.NextContinuationToken : undefined
+      } while (token)
+      return ids.sort()
+    }
+  }
+}

@@ -1,0 +1,96 @@
+// `npm run signups -- export [--out file.csv] [--status confirmed]`: the signups as CSV, streamed
+// from S3 to a file or stdout (same settings as the server; local mode uses the emulators).
+import { createWriteStream } from 'node:fs'
+import { rename, rm } from 'node:fs/promises'
+import type { Writable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { parseArgs } from 'node:util'
+import { createAwsClients } from '../aws/clients.ts'
+import { ConfigError, loadConfig, type Config } from '../config.ts'
+import { connectRuntime } from '../runtime.ts'
+import { exportCsv, STATUSES } from './export.ts'
+import type { SubscriberStatus } from './store.ts'
+
+export interface SignupsCliIo {
+  out: (line: string) => void
+  err: (line: string) => void
+  /** where the CSV goes without --out */
+  stdout: Writable
+}
+
+export const USAGE = `usage:
+  npm run signups -- export [--out signups.csv] [--status ${STATUSES.join('|')}]
+
+Writes every signup as CSV (RFC 4180): address, status, created, confirmed, unsubscribed,
+consent_text_version, whitepapers_requested, signup_ip. Without --out the CSV goes to stdout.`
+
+function parseCliArgs (argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      out: { type: 'string', short: 'o' },
+      status: { type: 'string' },
+      help: { type: 'boolean', short: 'h' }
+    }
+  })
+}
+
+export async function runSignupsCli (argv: string[], env: Record<string, string | undefined>, io: SignupsCliIo): Promise<number> {
+  let parsed: ReturnType<typeof parseCliArgs>
+  try {
+    parsed = parseCliArgs(argv)
+  } catch (err) {
+    io.err(`${(err as Error).message}\n${USAGE}`)
+    return 2
+  }
+  const [command, ...rest] = parsed.positionals
+  if (parsed.values.help || !command) {
+    io.out(USAGE)
+    return parsed.values.help ? 0 : 2
+  }
+  if (command !== 'export' || rest.length > 0) {
+    io.err(`${command === 'export' ? 'export takes no arguments' : `unknown command "${command}"`}\n${USAGE}`)
+    return 2
+  }
+  const status = parsed.values.status
+  if (status !== undefined && !STATUSES.includes(status as SubscriberStatus)) {
+    io.err(`--status must be one of ${STATUSES.join(', ')}`)
+    return 2
+  }
+
+  let config: Config
+  try {
+    config = loadConfig(env, { role: 'catalog' })
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      io.err(err.message)
+      return 1
+    }
+    throw err
+  }
+  const runtime = await connectRuntime(config)
+  const aws = createAwsClients(runtime.config, runtime.clientOptions)
+  const out = parsed.values.out
+  // Written beside the target and renamed at the end: a failed export never leaves half a file behind.
+  const partial = out ? `${out}.partial` : undefined
+  let rows = 0
+  try {
+    const csv = exportCsv({ s3: aws.s3, bucket: runtime.config.s3Bucket, status: status as SubscriberStatus | undefined }, () => { rows++ })
+    if (partial && out) {
+      await pipeline(csv, createWriteStream(partial, { mode: 0o600 }))
+      await rename(partial, out)
+    } else {
+      await pipeline(csv, io.stdout, { end: false })
+    }
+    io.err(`exported ${rows} signup${rows === 1 ? '' : 's'}${status ? ` with status ${status}` : ''}${out ? ` to ${out}` : ''}`)
+    return 0
+  } catch (err) {
+    if (partial) await rm(partial, { force: true })
+    io.err(`export failed: ${(err as Error).name}: ${(err as Error).message}`)
+    return 1
+  } finally {
+    aws.destroy()
+    await runtime.close()
+  }
+}

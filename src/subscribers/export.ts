@@ -1,0 +1,156 @@
+// Signups out of S3: a streamed scan of the subscriber records (bounded concurrency, memory flat in
+// their number), the CSV export for marketers (RFC 4180, formula injection neutralised) and counts.
+import { Readable, type Transform, pipeline } from 'node:stream'
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3'
+import { stringify } from 'csv-stringify'
+import { isNotFound } from '../aws/errors.ts'
+import { mapBounded } from '../bounded-map.ts'
+import type { SubscriberRecord, SubscriberStatus } from './store.ts'
+
+export const STATUSES: readonly SubscriberStatus[] = ['pending', 'confirmed', 'unsubscribed', 'suppressed']
+const KEY_RE = /^subscribers\/[0-9a-f]{64}\.json$/
+const DEFAULT_CONCURRENCY = 16
+
+export interface ScanOptions {
+  s3: S3Client
+  bucket: string
+  /** GetObject requests in flight at once */
+  concurrency?: number
+  /** ListObjectsV2 page size (S3's maximum is 1000) */
+  pageSize?: number
+}
+
+/** Every subscriber key, page by page (ListObjectsV2 returns keys in UTF-8 binary order). */
+async function * subscriberKeys (options: ScanOptions): AsyncGenerator<string> {
+  let token: string | undefined
+  do {
+    const page = await options.s3.send(new ListObjectsV2Command({
+      Bucket: options.bucket, Prefix: 'subscribers/', ContinuationToken: token, ...(options.pageSize ? { MaxKeys: options.pageSize } : {})
+    }))
+    for (const object of page.Contents ?? []) {
+      if (object.Key && KEY_RE.test(object.Key)) yield object.Key
+    }
+    token = page.IsTruncated ? page.NextContinuationToken : undefined
+  } while (token)
+}
+
+/** Every subscriber record, in key order; at most `concurrency` reads in flight and one page of keys held. */
+export async function * scanSubscribers (options: ScanOptions): AsyncGenerator<SubscriberRecord> {
+  const read = async (key: string): Promise<SubscriberRecord | null> => {
+    try {
+      const res = await options.s3.send(new GetObjectCommand({ Bucket: options.bucket, Key: key }))
+      return JSON.parse(await res.Body?.transformToString() ?? 'null') as SubscriberRecord | null
+    } catch (err) {
+      // Listed, then gone: a record deleted in between is simply not exported.
+      if (isNotFound(err)) return null
+      throw err
+    }
+  }
+  for await (const record of mapBounded(subscriberKeys(options), options.concurrency ?? DEFAULT_CONCURRENCY, read)) {
+    if (record) yield record
+  }
+}
+
+export const CSV_COLUMNS = [
+  { key: 'address', header: 'address' },
+  { key: 'status', header: 'status' },
+  { key: 'created', header: 'created' },
+  { key: 'confirmed', header: 'confirmed' },
+  { key: 'unsubscribed', header: 'unsubscribed' },
+  { key: 'consentVersion', header: 'consent_text_version' },
+  { key: 'whitepapers', header: 'whitepapers_requested' },
+  { key: 'signupIp', header: 'signup_ip' }
+] as const
+
+export type CsvRow = Record<(typeof CSV_COLUMNS)[number]['key'], string>
+
+/** One CSV row: consent version and IP are the latest form submission's (the opt-in that counts now). */
+export function toCsvRow (record: SubscriberRecord): CsvRow {
+  const latest = record.signups[record.signups.length - 1]
+  return {
+    address: record.address,
+    status: record.status,
+    created: record.createdAt,
+    confirmed: record.confirmation?.at ?? '',
+    unsubscribed: record.unsubscription?.at ?? '',
+    consentVersion: latest?.consentVersion ?? '',
+    whitepapers: [...new Set(record.signups.map(s => s.slug))].join(' '),
+    signupIp: latest?.ip ?? ''
+  }
+}
+
+/**
+ * A CSV writer: RFC 4180 (CRLF line ends; fields with a comma, quote, CR or LF quoted, quotes doubled),
+ * and any cell starting with = + - @ tab or CR prefixed with ' so that spreadsheets show it as text
+ * instead of running it as a formula (https://owasp.org/www-community/attacks/CSV_Injection).
+ */
+export function csvWriter (): Transform {
+  return stringify({
+    header: true,
+    columns: CSV_COLUMNS.map(c => ({ key: c.key, header: c.header })),
+    record_delimiter: 'windows',
+    quote_record_delimiter: true,
+    escape_formulas: true
+  })
+}
+
+export interface ExportOptions extends ScanOptions {
+  status?: SubscriberStatus | undefined
+}
+
+/** The signups as a CSV stream; an S3 failure midway ends the stream with that error. */
+export function exportCsv (options: ExportOptions, onRow?: () => void): Readable {
+  async function * rows () {
+    for await (const record of scanSubscribers(options)) {
+      if (options.status && record.status !== options.status) continue
+      onRow?.()
+      yield toCsvRow(record)
+    }
+  }
+  const writer = csvWriter()
+  return pipeline(Readable.from(rows()), writer, () => {}) as unknown as Readable
+}
+
+export interface DayCounts {
+  /** YYYY-MM-DD (UTC) */
+  day: string
+  /** addresses whose record was created that day */
+  created: number
+  /** form submissions that day (new and returning addresses) */
+  submissions: number
+  confirmed: number
+  unsubscribed: number
+}
+
+export interface SignupStats {
+  total: number
+  byStatus: Record<SubscriberStatus, number>
+  /** the most recent `days` days with any activity, newest first */
+  byDay: DayCounts[]
+}
+
+/** Counts by status and by day over every record (one streamed scan). */
+export async function signupStats (options: ScanOptions & { days?: number, now?: () => Date }): Promise<SignupStats> {
+  const days = options.days ?? 30
+  const now = (options.now ?? (() => new Date()))()
+  const since = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - (days - 1))).toISOString().slice(0, 10)
+  const byStatus = Object.fromEntries(STATUSES.map(s => [s, 0])) as Record<SubscriberStatus, number>
+  const byDay = new Map<string, DayCounts>()
+  const bump = (at: string | undefined, field: Exclude<keyof DayCounts, 'day'>) => {
+    const day = at?.slice(0, 10)
+    if (!day || day < since) return
+    const entry = byDay.get(day) ?? { day, created: 0, submissions: 0, confirmed: 0, unsubscribed: 0 }
+    entry[field]++
+    byDay.set(day, entry)
+  }
+  let total = 0
+  for await (const record of scanSubscribers(options)) {
+    total++
+    if (record.status in byStatus) byStatus[record.status]++
+    bump(record.createdAt, 'created')
+    for (const signup of record.signups) bump(signup.at, 'submissions')
+    bump(record.confirmation?.at, 'confirmed')
+    bump(record.unsubscription?.at, 'unsubscribed')
+  }
+  return { total, byStatus, byDay: [...byDay.values()].sort((a, b) => b.day.localeCompare(a.day)) }
+}

@@ -1,0 +1,152 @@
+// POST /webhooks/ses: SES bounce and complaint notifications through SNS. Every message's signature
+// is verified (SignatureVersion 1 and 2, certificate from an SNS host, via sns-payload-validator),
+// its topic must be allow-listed, and old or repeated messages are refused.
+// https://docs.aws.amazon.com/sns/latest/dg/sns-verify-signature-of-message.html
+import SnsPayloadValidator from 'sns-payload-validator'
+import { Type } from 'typebox'
+import type { App } from '../app.ts'
+import { DomainError } from '../errors.ts'
+import { ErrorSchema, toProblem } from '../http-errors.ts'
+import { suppressAddress, type SuppressionEvent } from '../subscribers/suppression.ts'
+
+// SNS retries for up to an hour; anything older is a replay.
+const MAX_AGE_MS = 60 * 60 * 1000
+const SUBSCRIBE_URL = /^https:\/\/sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?\//
+
+class WebhookError extends DomainError {
+  constructor (code: string, message: string) { super(code, message, 400) }
+}
+
+export const WebhookResultSchema = Type.Object({
+  status: Type.String({ description: 'confirmed, processed or ignored' }),
+  suppressed: Type.Optional(Type.Integer({ description: 'addresses suppressed by this message' }))
+})
+
+interface SesMessage {
+  notificationType?: string
+  eventType?: string
+  bounce?: { bounceType?: string, bounceSubType?: string, feedbackId?: string, timestamp?: string, bouncedRecipients?: Array<{ emailAddress?: string }> }
+  complaint?: { complaintFeedbackType?: string, feedbackId?: string, timestamp?: string, complainedRecipients?: Array<{ emailAddress?: string }> }
+}
+
+/** The suppressions a SES notification asks for (feedback notifications and event publishing alike). */
+export function suppressionsOf (message: SesMessage, receivedAt: string): SuppressionEvent[] {
+  const type = message.notificationType ?? message.eventType
+  if (type === 'Bounce' && message.bounce?.bounceType === 'Permanent') {
+    const b = message.bounce
+    return (b.bouncedRecipients ?? []).flatMap(r => r.emailAddress
+      ? [{ address: r.emailAddress, reason: 'bounce' as const, detail: `Permanent/${b.bounceSubType ?? 'General'}`, at: b.timestamp ?? receivedAt, ...(b.feedbackId ? { feedbackId: b.feedbackId } : {}) }]
+      : [])
+  }
+  if (type === 'Complaint') {
+    const c = message.complaint ?? {}
+    return (c.complainedRecipients ?? []).flatMap(r => r.emailAddress
+      ? [{ address: r.emailAddress, reason: 'complaint' as const, detail: c.complaintFeedbackType ?? 'abuse', at: c.timestamp ?? receivedAt, ...(c.feedbackId ? { feedbackId: c.feedbackId } : {}) }]
+      : [])
+  }
+  return []
+}
+
+export interface SesWebhookOptions {
+  validator?: SnsPayloadValidator
+  /** confirms an SNS subscription (GET its SubscribeURL) */
+  confirm?: (url: string) => Promise<void>
+}
+
+export default async function sesWebhook (app: App, opts: SesWebhookOptions = {}) {
+  const { config, subscribers, outbox } = app.services
+  const topics = new Set(config.SNS_TOPIC_ARNS.split(',').map(s => s.trim()).filter(Boolean))
+  if (topics.size === 0) return
+  const validator = opts.validator ?? new SnsPayloadValidator()
+  const confirm = opts.confirm ?? (async (url: string) => {
+    const res = await fetch(url, { signal: AbortSignal.timeout(10_000) })
+    if (!res.ok) throw new Error(`SubscribeURL answered ${res.status}`)
+  })
+  const seen = new Map<string, number>()
+
+  // Machines call this route: errors are JSON whatever the request says it accepts.
+  app.setErrorHandler(async (err, request, reply) => {
+    const problem = toProblem(err)
+    if (problem.status >= 500) request.log.error({ err }, 'webhook failed')
+    return reply.code(problem.status).send({ code: problem.code, message: problem.message })
+  })
+
+  // SNS posts JSON with `Content-Type: text/plain`.
+  app.addContentTypeParser('text/plain', { parseAs: 'string', bodyLimit: 262_144 }, (_req, body, done) => {
+    try {
+      done(null, JSON.parse(body as string))
+    } catch {
+      done(new WebhookError('webhook_malformed', 'The body is not an SNS message.'), undefined)
+    }
+  })
+
+  app.post('/webhooks/ses', {
+    bodyLimit: 262_144,
+    schema: {
+      description: 'Amazon SNS notifications of SES bounces and complaints (signature-verified)',
+      body: Type.Object({
+        Type: Type.Union([Type.Literal('Notification'), Type.Literal('SubscriptionConfirmation'), Type.Literal('UnsubscribeConfirmation')]),
+        MessageId: Type.String({ maxLength: 128 }),
+        TopicArn: Type.String({ maxLength: 512 }),
+        Message: Type.String({ maxLength: 262_144 }),
+        Timestamp: Type.String({ maxLength: 64 }),
+        SignatureVersion: Type.String({ maxLength: 4 }),
+        Signature: Type.String({ maxLength: 4096 }),
+        SigningCertURL: Type.String({ maxLength: 1024 })
+      }, { additionalProperties: true }),
+      response: { 200: WebhookResultSchema, '4xx': ErrorSchema, '5xx': ErrorSchema }
+    }
+  }, async (request, reply) => {
+    const body = request.body
+    const log = request.log.child({ snsMessageId: body.MessageId, topic: body.TopicArn })
+    if (!topics.has(body.TopicArn)) {
+      log.warn('SNS message from a topic that is not allow-listed')
+      throw new WebhookError('webhook_topic', 'This topic is not accepted here.')
+    }
+    try {
+      await validator.validate(body as unknown as SnsPayloadValidator.SnsPayload)
+    } catch (err) {
+      log.warn({ reason: (err as Error).message }, 'SNS message with a bad signature rejected')
+      throw new WebhookError('webhook_signature', 'The message signature is not valid.')
+    }
+    const sentAt = Date.parse(body.Timestamp)
+    if (!Number.isFinite(sentAt) || Math.abs(Date.now() - sentAt) > MAX_AGE_MS) {
+      log.warn('SNS message too old (replay?) rejected')
+      throw new WebhookError('webhook_stale', 'The message is too old.')
+    }
+    if (seen.has(body.MessageId)) {
+      log.info('SNS message already processed')
+      return reply.send({ status: 'ignored' })
+    }
+    seen.set(body.MessageId, sentAt)
+    if (seen.size > 10_000) for (const [id] of seen) { seen.delete(id); if (seen.size <= 5_000) break }
+
+    if (body.Type === 'SubscriptionConfirmation') {
+      const url = String((body as Record<string, unknown>).SubscribeURL ?? '')
+      if (!SUBSCRIBE_URL.test(url)) throw new WebhookError('webhook_malformed', 'The SubscribeURL is not an SNS address.')
+      await confirm(url)
+      log.info('SNS subscription confirmed')
+      return reply.send({ status: 'confirmed' })
+    }
+    if (body.Type === 'UnsubscribeConfirmation') {
+      log.warn('SNS says this endpoint was unsubscribed from the topic')
+      return reply.send({ status: 'ignored' })
+    }
+    let message: SesMessage
+    try {
+      message = JSON.parse(body.Message) as SesMessage
+    } catch {
+      throw new WebhookError('webhook_malformed', 'The SES message is not JSON.')
+    }
+    const events = suppressionsOf(message, new Date(sentAt).toISOString())
+    let suppressed = 0
+    for (const event of events) {
+      const hash = await suppressAddress({ store: subscribers, onSuppressed: h => outbox.suppress(h) }, event)
+      if (hash) {
+        suppressed++
+        log.info({ addressHash: hash.slice(0, 12), reason: event.reason, detail: event.detail }, 'address suppressed')
+      }
+    }
+    return reply.send({ status: 'processed', suppressed })
+  })
+}

@@ -1,0 +1,85 @@
+// nock stand-ins for S3 and SES that record exactly what the app sends (route and sender tests).
+import { createHash } from 'node:crypto'
+import nock from 'nock'
+import type { WhitepaperPointer } from '../src/whitepapers/catalog.ts'
+import { S3_HOST, SES_HOST } from './helper.ts'
+
+export const pointer: WhitepaperPointer = {
+  slug: 'default',
+  version: '20260101T000000Z-abcdef12',
+  key: 'whitepapers/default/versions/20260101T000000Z-abcdef12/guide.pdf',
+  filename: 'guide.pdf',
+  title: 'The Guide',
+  description: 'All about links.',
+  size: 2048,
+  sha256: 'abcdef12',
+  activatedAt: '2026-01-01T00:00:00.000Z'
+}
+
+export const ADDRESS = 'jane@example.com'
+export const HASH = createHash('sha256').update(ADDRESS).digest('hex')
+export const RECORD_PATH = `/subscribers/${HASH}.json`
+
+export interface Captured { path: string, headers: Record<string, string | string[] | undefined>, body: any }
+
+export function recorder () {
+  const s3Puts: Captured[] = []
+  const sesSends: Captured[] = []
+  const outboxPuts: Captured[] = []
+  const outboxDeletes: string[] = []
+  const unmatched: string[] = []
+  const onNoMatch = (req: { method?: string, path?: string, href?: string }) => unmatched.push(`${req.method} ${req.href ?? req.path}`)
+  nock.emitter.on('no match', onNoMatch)
+  return { s3Puts, sesSends, outboxPuts, outboxDeletes, unmatched, stop: () => nock.emitter.removeListener('no match', onNoMatch) }
+}
+
+/** Records each request a scope answers (headers as sent, body parsed). */
+export function capture (scope: nock.Scope, into: Captured[], method: string) {
+  let taken = false
+  // nock 15 hands over a Fetch API Request.
+  scope.on('request', (req: Request, _interceptor: unknown, body: string) => {
+    if (taken || req.method !== method) return
+    taken = true
+    into.push({ path: new URL(req.url).pathname, headers: Object.fromEntries(req.headers.entries()), body: JSON.parse(body) })
+  })
+}
+
+export function mockPointer (p: WhitepaperPointer | null = pointer, slug = 'default') {
+  mockEmptyOutboxScan()
+  const scope = nock(S3_HOST).get(`/whitepapers/${slug}/current.json`).query(true)
+  if (p) scope.reply(200, JSON.stringify(p), { ETag: '"pointer-etag"', 'Content-Type': 'application/json' })
+  else scope.reply(404, '<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>', { 'Content-Type': 'application/xml' })
+}
+
+export function mockPut (rec: ReturnType<typeof recorder>, status = 200, etag = '"etag-1"') {
+  const scope = nock(S3_HOST).put(RECORD_PATH).query(true).reply(() => {
+    if (status === 412) return [412, '<Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message></Error>', { 'Content-Type': 'application/xml' }]
+    if (status >= 500) return [status, '<Error><Code>InternalError</Code><Message>We encountered an internal error.</Message></Error>', { 'Content-Type': 'application/xml' }]
+    return [200, '', { ETag: etag }]
+  })
+  capture(scope, rec.s3Puts, 'PUT')
+}
+
+/** The outbox: one batch written by the signup, deleted once sent; the scan finds nothing else. */
+export function mockOutbox (rec: ReturnType<typeof recorder>) {
+  const put = nock(S3_HOST).put(/^\/outbox\/[0-9a-z]+-[0-9a-f]+\.json/).query(true).reply(200, '', { ETag: '"batch-1"' })
+  capture(put, rec.outboxPuts, 'PUT')
+  nock(S3_HOST).delete(/^\/outbox\/[0-9a-z]+-[0-9a-f]+\.json/).query(true).reply((req: Request) => {
+    rec.outboxDeletes.push(new URL(req.url).pathname)
+    return [204, '']
+  })
+}
+
+export function mockEmptyOutboxScan () {
+  nock(S3_HOST).get('/').query(q => q['list-type'] === '2' && q.prefix === 'outbox/').reply(200,
+    '<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><Name>leadlink-test</Name><Prefix>outbox/</Prefix><KeyCount>0</KeyCount><IsTruncated>false</IsTruncated></ListBucketResult>',
+    { 'Content-Type': 'application/xml' }).persist()
+}
+
+export function mockSes (rec: ReturnType<typeof recorder>, reply: [number, object] = [200, { MessageId: 'msg-0001' }]) {
+  const scope = nock(SES_HOST).post('/v2/email/outbound-emails').reply(() => [reply[0], reply[1], {
+    'Content-Type': 'application/json', ...(reply[0] >= 400 ? { 'x-amzn-ErrorType': (reply[1] as { __type?: string }).__type ?? 'InternalFailure' } : {})
+  }])
+  capture(scope, rec.sesSends, 'POST')
+}
+

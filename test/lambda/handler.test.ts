@@ -1,0 +1,142 @@
+// The Lambda handler invoked with API Gateway HTTP API (payload v2) events, against the real emulators:
+// a form post (base64 body), a JSON post, the fresh-link redirect; one app reused across invocations;
+// no local mode on Lambda.
+import t from 'tap'
+import { randomUUID } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3'
+import { buildApp } from '../../src/app.ts'
+import { createLambdaHandler, handler, LambdaConfigError, type LambdaEvent } from '../../src/lambda.ts'
+import { hashAddress } from '../../src/subscribers/address.ts'
+import type { SubscriberRecord } from '../../src/subscribers/store.ts'
+import { eventually, isolateNetwork, sentEmails, startEmulators } from '../helper.ts'
+
+const SAMPLE = await readFile(new URL('../../scripts/sample-whitepaper.pdf', import.meta.url))
+const PUBLIC_URL = 'https://whitepapers.example.com'
+
+interface HttpRequest { method: string, path: string, query?: string, headers?: Record<string, string>, body?: string, base64?: boolean, sourceIp?: string }
+
+/** An API Gateway HTTP API event, payload format 2.0, as Lambda receives it. */
+function httpApiEvent (req: HttpRequest): LambdaEvent {
+  const now = new Date()
+  return {
+    version: '2.0',
+    routeKey: '$default',
+    rawPath: req.path,
+    rawQueryString: req.query ?? '',
+    ...(req.query ? { queryStringParameters: Object.fromEntries(new URLSearchParams(req.query)) } : {}),
+    headers: { host: 'whitepapers.example.com', 'user-agent': 'Mozilla/5.0 (lambda test)', 'x-forwarded-proto': 'https', ...req.headers },
+    requestContext: {
+      accountId: '123456789012',
+      apiId: 'api1234567',
+      domainName: 'whitepapers.example.com',
+      domainPrefix: 'whitepapers',
+      http: { method: req.method, path: req.path, protocol: 'HTTP/1.1', sourceIp: req.sourceIp ?? '198.51.100.7', userAgent: 'Mozilla/5.0 (lambda test)' },
+      requestId: randomUUID(),
+      routeKey: '$default',
+      stage: '$default',
+      time: now.toUTCString(),
+      timeEpoch: now.getTime()
+    },
+    ...(req.body === undefined ? {} : { body: req.base64 ? Buffer.from(req.body).toString('base64') : req.body }),
+    isBase64Encoded: req.base64 ?? false
+  }
+}
+
+const CONTEXT = { functionName: 'leadlink', awsRequestId: 'test', getRemainingTimeInMillis: () => 29_000 }
+
+t.test('API Gateway v2 events: form post, JSON post, fresh-link redirect, one app per environment', async t => {
+  isolateNetwork(t)
+  const stack = await startEmulators(t, { CATALOG_REFRESH_SECONDS: '0' })
+  const publisher = await buildApp(stack.config, { clientOptions: { credentials: stack.credentials } }, { logger: false })
+  await publisher.services.catalog.publish({ bytes: SAMPLE, filename: 'Guide.pdf', title: 'The Guide' })
+  await publisher.close()
+
+  const env = {
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'silent',
+    S3_BUCKET: stack.config.s3Bucket,
+    S3_ENDPOINT: stack.config.S3_ENDPOINT,
+    S3_FORCE_PATH_STYLE: 'true',
+    SES_ENDPOINT: stack.config.SES_ENDPOINT,
+    SES_FROM: 'Leadlink <hello@leadlink.test>',
+    PUBLIC_URL,
+    TOKEN_SECRET: 'lambda-token-secret-0123456789abcdef0123456789',
+    CATALOG_REFRESH_SECONDS: '0',
+    RATE_LIMIT_PER_IP_PER_MINUTE: '2'
+  }
+  const lambda = createLambdaHandler(env, { clientOptions: { credentials: stack.credentials } })
+  t.teardown(() => lambda.close())
+  const s3 = new S3Client({ region: 'us-east-1', endpoint: stack.config.S3_ENDPOINT, forcePathStyle: true, credentials: stack.credentials })
+  t.teardown(() => s3.destroy())
+
+  // 1. The landing-page form, body base64-encoded as API Gateway sends it.
+  const form = await lambda(httpApiEvent({
+    method: 'POST', path: '/subscribe', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'email=ann%40example.com', base64: true, sourceIp: '203.0.113.5'
+  }), CONTEXT)
+  t.equal(form.statusCode, 303)
+  t.equal(form.headers.location, '/thanks')
+  for (const [name, value] of Object.entries(form.headers)) t.type(value, 'string', `${name}: HTTP APIs take string headers only`)
+  const stored = await s3.send(new GetObjectCommand({ Bucket: env.S3_BUCKET, Key: `subscribers/${hashAddress('ann@example.com')}.json` }))
+  const record = JSON.parse(await stored.Body!.transformToString()) as SubscriberRecord
+  t.equal(record.status, 'pending')
+  t.match(record.signups[0], { ip: '203.0.113.5', userAgent: 'Mozilla/5.0 (lambda test)', slug: 'default' }, 'the client IP is the event\'s sourceIp')
+
+  // 2. The JSON twin, plain body.
+  const json = await lambda(httpApiEvent({
+    method: 'POST', path: '/subscribe', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify({ email: 'bo@example.com' }), sourceIp: '203.0.113.6'
+  }), CONTEXT)
+  t.equal(json.statusCode, 202)
+  t.match(json.headers['content-type'], 'application/json')
+  t.same(JSON.parse(json.body), { status: 'accepted', message: 'Check your inbox: the whitepaper is on its way.' })
+  const invalid = await lambda(httpApiEvent({
+    method: 'POST', path: '/subscribe', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: '{"email":"nope"}', sourceIp: '203.0.113.6'
+  }), CONTEXT)
+  t.equal(invalid.statusCode, 422)
+  t.equal(JSON.parse(invalid.body).code, 'email_invalid')
+
+  // 3. The fresh-link link from Ann's email: a 302 to a presigned URL that serves the PDF from the bucket.
+  const email = await eventually(async () => (await sentEmails(stack.sesUrl)).find(e => e.destination.to.includes('ann@example.com')))
+  const renew = new URL(email.body.text.match(/https:\/\/whitepapers\.example\.com\/d\/[A-Za-z0-9_-]+/)![0])
+  const fresh = await lambda(httpApiEvent({ method: 'GET', path: renew.pathname }), CONTEXT)
+  t.equal(fresh.statusCode, 302)
+  t.equal(fresh.headers['cache-control'], 'no-store')
+  const location = new URL(fresh.headers.location!)
+  t.equal(location.origin, new URL(stack.config.S3_ENDPOINT!).origin)
+  t.match(location.pathname, /^\/leadlink-local\/whitepapers\/default\/versions\/[^/]+\/Guide\.pdf$/)
+  t.equal(location.searchParams.get('X-Amz-Expires'), '300')
+  t.ok(location.searchParams.get('X-Amz-Signature'))
+  const pdf = await fetch(location)
+  t.equal(pdf.status, 200)
+  t.same(Buffer.from(await pdf.arrayBuffer()), SAMPLE, 'the bytes come straight from the bucket, not through Lambda')
+
+  // 4. One app across invocations: the per-IP limit (2 a minute) remembers the first two posts.
+  const third = await lambda(httpApiEvent({
+    method: 'POST', path: '/subscribe', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'email=cy%40example.com', sourceIp: '203.0.113.6'
+  }), CONTEXT)
+  t.equal(third.statusCode, 429)
+  t.ok(Number(third.headers['retry-after']) > 0)
+})
+
+t.test('no local mode on Lambda: a clear error, on every invocation', async t => {
+  const lambda = createLambdaHandler({ NODE_ENV: 'development', LOG_LEVEL: 'silent' })
+  t.teardown(() => lambda.close())
+  const event = httpApiEvent({ method: 'GET', path: '/healthz' })
+  await t.rejects(lambda(event, CONTEXT), { name: 'LambdaConfigError', message: /needs S3_BUCKET, SES_FROM, PUBLIC_URL and TOKEN_SECRET/ })
+  await t.rejects(lambda(event, CONTEXT), LambdaConfigError, 'a failed start is retried, and fails the same way')
+  // The exported handler reads process.env: here (no S3_BUCKET) that is local mode too.
+  t.notOk(process.env.S3_BUCKET)
+  await t.rejects(handler(event, CONTEXT), LambdaConfigError)
+})
+
+t.test('production settings missing: the config error names each one', async t => {
+  t.throws(() => createLambdaHandler({ NODE_ENV: 'production', S3_BUCKET: 'my-bucket' }), {
+    name: 'Error',
+    message: /SES_FROM is required[\s\S]*PUBLIC_URL is required[\s\S]*TOKEN_SECRET is required/
+  })
+})
+
+t.test('lambda.mjs: the file the Lambda runtime loads ("lambda.handler") exports the same handler', async t => {
+  const entry = await import(new URL('../../lambda.mjs', import.meta.url).href) as { handler: unknown }
+  t.equal(entry.handler, handler)
+})

@@ -1,0 +1,110 @@
+// /metrics: Prometheus text with request latency per route pattern (never a raw URL: tokens sit in
+// paths) and the app's counters; the typed counter functions; METRICS_ENABLED=false turns it off.
+import t from 'tap'
+import { readFile } from 'node:fs/promises'
+import { buildApp } from '../../src/app.ts'
+import { hashAddress } from '../../src/subscribers/address.ts'
+import { createMetrics } from '../../src/metrics.ts'
+import { isolateNetwork, startEmulators, type Teardown } from '../helper.ts'
+
+const SAMPLE = await readFile(new URL('../../scripts/sample-whitepaper.pdf', import.meta.url))
+const FORM = { 'content-type': 'application/x-www-form-urlencoded' }
+const JSON_POST = { 'content-type': 'application/json', accept: 'application/json' }
+
+async function setup (t: Teardown, overrides: Record<string, string> = {}) {
+  const stack = await startEmulators(t, { CATALOG_REFRESH_SECONDS: '0', ...overrides })
+  const app = await buildApp(stack.config, { clientOptions: { credentials: stack.credentials } }, { logger: false })
+  t.teardown(() => app.close())
+  await app.services.catalog.publish({ bytes: SAMPLE, filename: 'Guide.pdf', title: 'The Guide' })
+  return app
+}
+
+/** The value of one series in Prometheus text format, or undefined if absent. */
+function sample (text: string, series: string): number | undefined {
+  const line = text.split('\n').find(l => l.startsWith(`${series} `))
+  return line === undefined ? undefined : Number(line.slice(series.length + 1))
+}
+
+t.test('signups by outcome, fresh links minted, latency by route pattern', async t => {
+  isolateNetwork(t)
+  const app = await setup(t, { RATE_LIMIT_PER_IP_PER_MINUTE: '3' })
+  const ip = { remoteAddress: '192.0.2.10' }
+  t.equal((await app.inject({ method: 'POST', url: '/subscribe', headers: FORM, payload: 'email=ann%40example.com', ...ip })).statusCode, 303)
+  t.equal((await app.inject({ method: 'POST', url: '/subscribe', headers: FORM, payload: 'email=nope', ...ip })).statusCode, 422)
+  t.equal((await app.inject({ method: 'POST', url: '/subscribe', headers: JSON_POST, payload: '{}', ...ip })).statusCode, 422)
+  t.equal((await app.inject({ method: 'POST', url: '/subscribe', headers: FORM, payload: 'email=bob%40example.com', ...ip })).statusCode, 429)
+  t.equal((await app.inject({ method: 'POST', url: '/subscribe', headers: JSON_POST, payload: '{"email":"cy@example.com","slug":"no-such-paper"}', remoteAddress: '192.0.2.11' })).statusCode, 404)
+
+  const { renewUrl } = app.services.recipientLinks.forEmail(hashAddress('ann@example.com'), 'default')
+  const token = renewUrl.split('/d/')[1]!
+  for (let i = 0; i < 2; i++) t.equal((await app.inject({ url: `/d/${token}`, remoteAddress: `192.0.2.${20 + i}` })).statusCode, 302)
+  t.equal((await app.inject({ url: '/no/such/page-with-a-secret-path' })).statusCode, 404)
+
+  const res = await app.inject({ url: '/metrics' })
+  t.equal(res.statusCode, 200)
+  t.match(res.headers['content-type'], /^text\/plain; version=0\.0\.4/)
+  t.equal(res.headers['cache-control'], 'no-store')
+  const text = res.body
+  t.equal(sample(text, 'leadlink_signups_total{outcome="queued"}'), 1)
+  t.equal(sample(text, 'leadlink_signups_total{outcome="invalid"}'), 2)
+  t.equal(sample(text, 'leadlink_signups_total{outcome="rate_limited"}'), 1)
+  t.equal(sample(text, 'leadlink_signups_total{outcome="rejected"}'), 1, 'an unknown whitepaper')
+  t.equal(sample(text, 'leadlink_signups_total{outcome="failed"}'), 0)
+  t.equal(sample(text, 'leadlink_links_minted_total{kind="fresh"}'), 2)
+
+  t.equal(sample(text, 'http_request_duration_seconds_count{method="POST",route="/subscribe",status_code="303"}'), 1)
+  t.equal(sample(text, 'http_request_duration_seconds_count{method="POST",route="/subscribe",status_code="422"}'), 2)
+  t.equal(sample(text, 'http_request_duration_seconds_count{method="GET",route="/d/:token",status_code="302"}'), 2)
+  t.ok(sample(text, 'http_request_duration_seconds_bucket{le="+Inf",method="GET",route="/d/:token",status_code="302"}'), 'a histogram, with buckets')
+  t.notMatch(text, token, 'no token in any label')
+  t.notMatch(text, 'secret-path', 'unknown URLs are not labelled')
+  t.notMatch(text, /route="\/metrics"/, 'scrapes are not timed')
+  t.notMatch(text, 'http_request_summary_seconds', 'latency is a histogram only (summaries cannot be summed across instances)')
+  t.match(text, /^process_cpu_user_seconds_total /m, 'process metrics')
+  t.match(text, /^nodejs_eventloop_lag_seconds /m)
+})
+
+t.test('the counters the sender uses: emails sent and failed, queue depth', async t => {
+  const metrics = createMetrics()
+  metrics.emailSent()
+  metrics.emailSent()
+  metrics.emailFailed('Throttling')
+  metrics.emailFailed('MessageRejected')
+  metrics.emailFailed('Throttling')
+  metrics.emailFailed('bounced for jane@example.com')
+  metrics.queueDepth(42)
+  metrics.queueDepth(7)
+  metrics.linkMinted('email')
+  const text = await metrics.registry.metrics()
+  t.equal(sample(text, 'leadlink_emails_sent_total'), 2)
+  t.equal(sample(text, 'leadlink_emails_failed_total{reason="Throttling"}'), 2)
+  t.equal(sample(text, 'leadlink_emails_failed_total{reason="MessageRejected"}'), 1)
+  t.equal(sample(text, 'leadlink_emails_failed_total{reason="other"}'), 1, 'free text never becomes a label')
+  t.notMatch(text, 'jane')
+  t.equal(sample(text, 'leadlink_outbox_depth'), 7, 'a gauge: the last value')
+  t.equal(sample(text, 'leadlink_links_minted_total{kind="email"}'), 1)
+  t.equal(sample(text, 'leadlink_links_minted_total{kind="fresh"}'), 0, 'known series start at zero')
+})
+
+t.test('each app has its own registry (several apps per process: tests, Lambda)', async t => {
+  isolateNetwork(t)
+  const stack = await startEmulators(t)
+  const a = await buildApp(stack.config, { clientOptions: { credentials: stack.credentials } }, { logger: false })
+  t.teardown(() => a.close())
+  const b = await buildApp(stack.config, { clientOptions: { credentials: stack.credentials } }, { logger: false })
+  t.teardown(() => b.close())
+  await a.inject({ url: '/healthz' })
+  const textA = (await a.inject({ url: '/metrics' })).body
+  const textB = (await b.inject({ url: '/metrics' })).body
+  t.equal(sample(textA, 'http_request_duration_seconds_count{method="GET",route="/healthz",status_code="200"}'), 1)
+  t.equal(sample(textB, 'http_request_duration_seconds_count{method="GET",route="/healthz",status_code="200"}'), undefined)
+})
+
+t.test('METRICS_ENABLED=false: no /metrics, the counters still callable', async t => {
+  isolateNetwork(t)
+  const stack = await startEmulators(t, { METRICS_ENABLED: 'false' })
+  const app = await buildApp(stack.config, { clientOptions: { credentials: stack.credentials } }, { logger: false })
+  t.teardown(() => app.close())
+  t.equal((await app.inject({ url: '/metrics' })).statusCode, 404)
+  t.doesNotThrow(() => app.appMetrics.signup('queued'))
+})

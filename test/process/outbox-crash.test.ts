@@ -1,0 +1,138 @@
+// Crash safety and graceful shutdown with real processes: the server is a child process pointed at
+// emulators that live in this (parent) process, so that what was sent survives the child's death.
+import t from 'tap'
+import { readFile } from 'node:fs/promises'
+import { ListObjectsV2Command, GetObjectCommand, S3Client } from '@aws-sdk/client-s3'
+import { createCatalog } from '../../src/whitepapers/catalog.ts'
+import type { OutboxBatch } from '../../src/outbox/store.ts'
+import { eventually, sentEmails, startEmulators, type Emulators, type Teardown } from '../helper.ts'
+import { childEnv, freePorts, spawnNode, waitForOutput, type NodeProcess } from './child.ts'
+
+const SAMPLE = await readFile(new URL('../../scripts/sample-whitepaper.pdf', import.meta.url))
+
+async function prepare (t: Teardown) {
+  const stack = await startEmulators(t)
+  const s3 = new S3Client({ region: 'us-east-1', endpoint: stack.config.S3_ENDPOINT, forcePathStyle: true, credentials: stack.credentials })
+  t.teardown(() => s3.destroy())
+  await createCatalog({ s3, bucket: stack.config.s3Bucket, refreshMs: 0 }).publish({ bytes: SAMPLE, filename: 'Guide.pdf', title: 'The Guide' })
+  return { stack, s3 }
+}
+
+function serverEnv (stack: Emulators, port: number, overrides: Record<string, string>) {
+  return childEnv({
+    NODE_ENV: 'production',
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    S3_BUCKET: stack.config.s3Bucket,
+    S3_ENDPOINT: stack.config.S3_ENDPOINT ?? '',
+    S3_FORCE_PATH_STYLE: 'true',
+    SES_ENDPOINT: stack.sesUrl,
+    SES_FROM: 'Leadlink <hello@leadlink.test>',
+    TOKEN_SECRET: 'crash-test-secret-0123456789abcdef0123456789',
+    AWS_ACCESS_KEY_ID: 'S3RVER',
+    AWS_SECRET_ACCESS_KEY: 'S3RVER',
+    AWS_REGION: 'us-east-1',
+    RATE_LIMIT_PER_IP_PER_MINUTE: '0',
+    LOG_LEVEL: 'info',
+    ...overrides
+  })
+}
+
+async function startServer (t: Teardown, env: Record<string, string>): Promise<{ proc: NodeProcess, base: string }> {
+  const proc = spawnNode(t, ['src/server.ts'], env)
+  const match = await waitForOutput(proc, /"msg":"Server listening at (http:\/\/127\.0\.0\.1:\d+)"/)
+  return { proc, base: match[1] as string }
+}
+
+async function post (base: string, address: string): Promise<number> {
+  try {
+    const res = await fetch(`${base}/subscribe`, {
+      method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `email=${encodeURIComponent(address)}`
+    })
+    return res.status
+  } catch {
+    return 0
+  }
+}
+
+function countByAddress (emails: Array<{ destination: { to: string[] } }>): Map<string, number> {
+  const counts = new Map<string, number>()
+  for (const e of emails) for (const to of e.destination.to) counts.set(to, (counts.get(to) ?? 0) + 1)
+  return counts
+}
+
+t.test('SIGKILL in the middle of a burst: after a restart every accepted signup is emailed, duplicates only in the crash window', async t => {
+  const { stack } = await prepare(t)
+  const [port1, port2] = await freePorts(2)
+  const settings = { SES_MAX_SEND_RATE: '25', OUTBOX_LEASE_SECONDS: '2', OUTBOX_SCAN_SECONDS: '0.3' }
+  const first = await startServer(t, serverEnv(stack, port1 as number, settings))
+
+  const addresses = Array.from({ length: 150 }, (_, i) => `burst${i}@example.com`)
+  const statuses = new Map<string, number>()
+  let next = 0
+  const workers = Array.from({ length: 15 }, async () => {
+    while (next < addresses.length) {
+      const address = addresses[next++] as string
+      statuses.set(address, await post(first.base, address))
+    }
+  })
+  // Kill once some emails are out and signups are still arriving.
+  const ours = async () => (await sentEmails(stack.sesUrl)).filter(e => e.destination.to.some(a => addresses.includes(a)))
+  await eventually(async () => (await ours()).length >= 20 || undefined, { timeoutMs: 20_000 })
+  first.proc.child.kill('SIGKILL')
+  const exit = await first.proc.exit
+  t.equal(exit.signal, 'SIGKILL')
+  await Promise.all(workers)
+  const accepted = [...statuses].filter(([, s]) => s === 303).map(([a]) => a)
+  const sentBeforeRestart = (await ours()).length
+  t.ok(accepted.length > 20, `signups were accepted before the crash (${accepted.length})`)
+  t.ok(sentBeforeRestart < accepted.length, `the crash left emails owed (${accepted.length - sentBeforeRestart})`)
+
+  await startServer(t, serverEnv(stack, port2 as number, settings))
+  const counts = await eventually(async () => {
+    const c = countByAddress(await ours())
+    return accepted.every(a => (c.get(a) ?? 0) >= 1) ? c : undefined
+  }, { timeoutMs: 45_000, intervalMs: 200 })
+  const duplicates = accepted.filter(a => (counts.get(a) ?? 0) > 1)
+  t.ok(accepted.every(a => (counts.get(a) ?? 0) <= 2), 'nobody got more than two')
+  t.ok(duplicates.length <= 25, `duplicates stay within the checkpoint window at the crash (${duplicates.length})`)
+  t.ok([...counts.keys()].every(a => addresses.includes(a)), 'no email to anyone who did not sign up')
+  t.comment(`accepted ${accepted.length}, sent before the crash ${sentBeforeRestart}, duplicates ${duplicates.length}`)
+})
+
+t.test('SIGTERM: in-flight sends finish, the rest is released for the next instance at once', async t => {
+  const { stack, s3 } = await prepare(t)
+  const [port1, port2] = await freePorts(2)
+  // A long lease: if the next instance picks the batch up quickly, it is because it was released.
+  const settings = { SES_MAX_SEND_RATE: '5', OUTBOX_LEASE_SECONDS: '600', OUTBOX_SCAN_SECONDS: '0.3', SHUTDOWN_GRACE_SECONDS: '3' }
+  const first = await startServer(t, serverEnv(stack, port1 as number, settings))
+  const addresses = Array.from({ length: 30 }, (_, i) => `calm${i}@example.com`)
+  const statuses = await Promise.all(addresses.map(a => post(first.base, a)))
+  t.ok(statuses.every(s => s === 303), 'all accepted')
+  // The SES emulator's store is per process: count this test's addresses only.
+  const sentTo = async () => addresses.reduce((n, a) => n + (countByAddress(emailsNow).get(a) ?? 0), 0)
+  let emailsNow = await sentEmails(stack.sesUrl)
+  await eventually(async () => { emailsNow = await sentEmails(stack.sesUrl); return await sentTo() >= 3 || undefined })
+  const stoppedAt = Date.now()
+  const exit = await first.proc.stop('SIGTERM')
+  t.equal(exit.code, 0, 'a clean exit')
+  t.ok(Date.now() - stoppedAt < 6000, 'within the grace period')
+  emailsNow = await sentEmails(stack.sesUrl)
+  const sentByFirst = await sentTo()
+  t.ok(sentByFirst < 30, `work was left (${30 - sentByFirst} owed)`)
+
+  const keys = ((await s3.send(new ListObjectsV2Command({ Bucket: stack.config.s3Bucket, Prefix: 'outbox/' }))).Contents ?? []).map(o => o.Key as string)
+  t.ok(keys.length > 0, 'the rest is still queued in S3')
+  for (const key of keys) {
+    const batch = JSON.parse(await (await s3.send(new GetObjectCommand({ Bucket: stack.config.s3Bucket, Key: key }))).Body!.transformToString()) as OutboxBatch
+    t.ok(Date.parse(batch.leaseUntil) <= Date.now(), `${key}: lease released`)
+  }
+
+  await startServer(t, serverEnv(stack, port2 as number, settings))
+  const counts = await eventually(async () => {
+    const c = countByAddress(await sentEmails(stack.sesUrl))
+    return addresses.every(a => c.has(a)) ? c : undefined
+  }, { timeoutMs: 20_000, intervalMs: 200 })
+  t.ok(addresses.every(a => counts.get(a) === 1), 'everyone exactly once across the two instances')
+})
