@@ -228,11 +228,13 @@ async function cannon (port: number, seconds: number, tag: string): Promise<auto
   })
 }
 
+const traffic = (x: StandInStats): number => x.s3Put + x.s3Get + x.s3Head + x.s3Delete + x.s3List + x.sesSend + x.sesOther
+
 /**
  * Waits until the stand-in's counters stop moving: a server that sends from an outbox may still owe
  * emails when the load stops. Returns the counters and how long the last owed email took to go out.
  */
-async function settle (atLeastEmails: number, timeoutMs = 15_000): Promise<{ stats: StandInStats, drainMs: number }> {
+async function settle (atLeastEmails: number, timeoutMs = 20_000): Promise<{ stats: StandInStats, drainMs: number }> {
   const start = performance.now()
   let last = await standInCall('/__bench/stats')
   let stableSince = performance.now()
@@ -240,11 +242,12 @@ async function settle (atLeastEmails: number, timeoutMs = 15_000): Promise<{ sta
   while (performance.now() - start < timeoutMs) {
     await sleep(50)
     const now = await standInCall('/__bench/stats')
-    if (now.sesSend !== last.sesSend || now.s3Put !== last.s3Put || now.s3Get !== last.s3Get) stableSince = performance.now()
+    if (traffic(now) !== traffic(last)) stableSince = performance.now()
     if (Number.isNaN(drainMs) && now.sesSend >= atLeastEmails) drainMs = performance.now() - start
     last = now
+    // A second without S3 or SES traffic: deferred work (delivery history, outbox clean-up) is done too.
     const quiet = performance.now() - stableSince
-    if ((now.sesSend >= atLeastEmails && quiet >= 300) || quiet >= 2000) break
+    if ((now.sesSend >= atLeastEmails && quiet >= 1000) || quiet >= 3000) break
   }
   return { stats: last, drainMs }
 }
@@ -321,7 +324,7 @@ function printLoad (r: LoadResult): void {
   log(`    CPU: server ${fmt(r.serverCpuPct)}% (${fmt(r.serverCpuMsPerReq, 2)} ms/req), stand-ins ${fmt(r.standInCpuPct)}%, ` +
     `autocannon ${fmt(r.benchCpuPct)}%, other processes ${fmt(r.othersCpuPct)}%; server RSS after ${fmt(r.rssAfter, 1)} MB`)
   if (r.othersCpuPct > NOISY_PCT) log('    note: other processes competed for the CPUs during this round: its figures are unreliable')
-  if (r.stats.sesSend < r.accepted) log(`    !! ${r.accepted - r.stats.sesSend} accepted signups were not emailed (waited 15 s)`)
+  if (r.stats.sesSend < r.accepted) log(`    !! ${r.accepted - r.stats.sesSend} accepted signups were not emailed (waited 20 s)`)
   else if (r.drainMs > 200) log(`    note: emails were still owed when the load stopped; SendEmail caught up ${fmt(r.drainMs)} ms later`)
   if (r.stats.s3PreconditionFailed) log(`    note: ${r.stats.s3PreconditionFailed} conditional writes lost (412)`)
   if (r.stats.unsupported) log(`    note: the stand-in does not implement: ${r.stats.unsupportedSamples.join(', ')}`)

@@ -11,8 +11,9 @@ import webRoutes from './web/routes.ts'
 import linkRoutes from './links/routes.ts'
 import sesWebhook from './webhooks/ses.ts'
 import observeOutbox from './outbox/observe.ts'
+import securityHeaders from './security-headers.ts'
 import adminRoutes from './admin/routes.ts'
-import rateLimit from '@fastify/rate-limit'
+import rateLimits from './rate-limit.ts'
 import { loggerOptions } from './logging.ts'
 import metrics from './metrics.ts'
 import openapi from './openapi.ts'
@@ -47,14 +48,15 @@ export async function buildApp (config: Config, deps: ServiceDeps = {}, options:
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   await app.register(formbody, { bodyLimit: config.BODY_LIMIT_BYTES })
+  await app.register(securityHeaders, { config })
   // Before the routes: both collect routes as they are added (latency labels, the OpenAPI document).
   await app.register(metrics, { enabled: config.METRICS_ENABLED })
   await app.register(openapi, { publicUrl: config.publicUrl })
   await app.register(services, { config, deps })
   await app.register(observeOutbox)
   await app.register(readiness, { timeoutMs: config.READY_TIMEOUT_MS })
-  // Limits are set per route (POST /subscribe, GET /d/…); the store is in-process (see README).
-  await app.register(rateLimit, { global: false })
+  // Limits are set per route (POST /subscribe, GET /d/…), counted in Redis when configured.
+  await app.register(rateLimits, { config })
   const site = app.services.site
   app.setErrorHandler(createErrorHandler(site))
   app.setNotFoundHandler((request, reply) => sendProblem(request, reply, { status: 404, code: 'not_found', message: 'There is nothing at this address.' }, site))

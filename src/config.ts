@@ -39,6 +39,7 @@ export const EnvSchema = Type.Object({
   BOT_MIN_FILL_SECONDS: Seconds(2, 'forms submitted faster than this are treated as bots (0 turns it off)'),
   CAPTCHA: Type.Union([Type.Literal('off'), Type.Literal('altcha')], { default: 'off', description: 'proof-of-work challenge on the form' }),
   SES_MAX_SEND_RATE: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'emails per second; overrides the SES account quota' })),
+  RATE_LIMIT_REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'Redis shared by all instances for the per-IP rate limits (default: each instance counts alone)' })),
   TRUST_PROXY: Type.String({ default: 'off', description: 'off, a hop count, or comma-separated proxy addresses/CIDRs' }),
   SNS_TOPIC_ARNS: Type.String({ default: '', pattern: '^(arn:aws[a-z-]*:sns:[a-z0-9-]+:\\d{12}:[A-Za-z0-9_-]{1,256}(\\s*,\\s*)?)*$', description: 'SNS topics whose SES bounce/complaint notifications POST /webhooks/ses accepts (comma-separated; empty turns the webhook off)' }),
   SENDER: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on', description: 'run the background sender in this process (off: accept signups only, e.g. on Lambda)' }),

@@ -17,6 +17,8 @@ import { createOutboxSender, type OutboxSender } from './outbox/sender.ts'
 import { createOutboxStore } from './outbox/store.ts'
 import { createOutboxWriter } from './outbox/writer.ts'
 import type { StoredRecord } from './subscribers/store.ts'
+import { createFormStamps, type FormStamps } from './abuse/form-stamp.ts'
+import { createAltcha, type Altcha } from './abuse/altcha.ts'
 
 export interface ServiceDeps {
   /** clients to use instead of creating them (then the caller destroys them) */
@@ -35,6 +37,9 @@ export interface Services {
   signup: Signup
   recipientLinks: RecipientLinks
   outbox: OutboxSender
+  formStamps: FormStamps
+  /** present when CAPTCHA=altcha */
+  altcha?: Altcha
   site: string
 }
 
@@ -100,9 +105,11 @@ export default fp(async function services (app: FastifyInstance, opts: { config:
     onWritten: (batch, etag, contexts) => outbox.accept(batch, etag, contexts as Map<string, StoredRecord>)
   })
   const signup = createSignup({
-    catalog, store: subscribers, outbox: writer, ...(deps.now ? { now: deps.now } : {})
+    catalog, store: subscribers, outbox: writer, cooldownSeconds: config.ADDRESS_COOLDOWN_SECONDS, ...(deps.now ? { now: deps.now } : {})
   })
-  app.decorate('services', { config, aws, catalog, links, subscribers, signup, recipientLinks, outbox, site })
+  const formStamps = createFormStamps(config.tokenSecrets)
+  const altcha = config.CAPTCHA === 'altcha' ? createAltcha({ secret: config.tokenSecrets[0] as string, s3: aws.s3, bucket: config.s3Bucket }) : undefined
+  app.decorate('services', { config, aws, catalog, links, subscribers, signup, recipientLinks, outbox, formStamps, ...(altcha ? { altcha } : {}), site })
 
   if (config.SENDER === 'on') {
     app.addHook('onReady', async () => {

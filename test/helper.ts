@@ -29,6 +29,9 @@ export function testConfig (overrides: Record<string, string> = {}): Config {
     // A known rate skips GetAccount; the periodic outbox scan is driven by tests that need it.
     SES_MAX_SEND_RATE: '1000',
     OUTBOX_SCAN_SECONDS: '3600',
+    // Bot checks and the cooldown are off unless a test is about them.
+    BOT_MIN_FILL_SECONDS: '0',
+    ADDRESS_COOLDOWN_SECONDS: '0',
     ...overrides
   })
 }
@@ -69,6 +72,8 @@ export async function startEmulators (t: Teardown, overrides: Record<string, str
     LOCAL_S3_PORT: '0',
     LOCAL_SES_PORT: '0',
     LOCAL_DATA_DIR: dataDir,
+    BOT_MIN_FILL_SECONDS: '0',
+    ADDRESS_COOLDOWN_SECONDS: '0',
     ...overrides
   })
   const stack = await startLocalStack(base)

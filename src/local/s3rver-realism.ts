@@ -57,7 +57,8 @@ export function atomicPuts (store: S3rverStore): void {
       for await (const chunk of object.content) chunks.push(chunk as Buffer)
       content = Buffer.concat(chunks)
       const declared = Number(object.metadata['content-length'])
-      if (Number.isFinite(declared) && declared !== content.length) throw new Error('incomplete upload')
+      // A completed multipart upload carries the metadata of its CreateMultipartUpload (length 0).
+      if (Number.isFinite(declared) && declared > 0 && declared !== content.length) throw new Error('incomplete upload')
     }
     const path = store.getResourcePath(object.bucket, object.key, 'object')
     await mkdir(dirname(path), { recursive: true })

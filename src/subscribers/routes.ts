@@ -8,10 +8,14 @@ import { landingPage } from '../web/pages.ts'
 import { perIpPerMinute } from '../rate-limit.ts'
 import { DEFAULT_SLUG, SLUG_PATTERN } from '../whitepapers/catalog.ts'
 import { signupErrorOutcome } from '../metrics.ts'
+import type { StampVerdict } from '../abuse/form-stamp.ts'
 
 export const SubscribeBodySchema = Type.Object({
   email: Type.String({ maxLength: 1024, description: 'the visitor\'s email address' }),
-  slug: Type.Optional(Type.String({ pattern: SLUG_PATTERN, description: `whitepaper to send (default "${DEFAULT_SLUG}")` }))
+  slug: Type.Optional(Type.String({ pattern: SLUG_PATTERN, description: `whitepaper to send (default "${DEFAULT_SLUG}")` })),
+  stamp: Type.Optional(Type.String({ maxLength: 64, description: 'the landing page form\'s hidden `stamp` (its signed render time); required unless BOT_MIN_FILL_SECONDS=0' })),
+  website: Type.Optional(Type.String({ maxLength: 1024, description: 'honeypot: people leave it empty' })),
+  altcha: Type.Optional(Type.String({ maxLength: 8192, description: 'ALTCHA solution (CAPTCHA=altcha)' }))
 })
 
 export const SubscribeAcceptedSchema = Type.Object({
@@ -20,7 +24,7 @@ export const SubscribeAcceptedSchema = Type.Object({
 })
 
 export default async function subscribeRoutes (app: App) {
-  const { signup, catalog, site } = app.services
+  const { signup, catalog, site, formStamps, config, altcha } = app.services
   const fallback = createErrorHandler(site)
 
   app.post('/subscribe', {
@@ -52,7 +56,7 @@ export default async function subscribeRoutes (app: App) {
         if (pointer) {
           const email = typeof body.email === 'string' ? body.email.slice(0, 254) : ''
           return (reply as FastifyReply).code(422).type('text/html; charset=utf-8')
-            .send(landingPage({ site }, { pointer, email, error: { field: problem.field ?? '', message: problem.message } }))
+            .send(landingPage({ site }, { pointer, email, error: { field: problem.field ?? '', message: problem.message }, stamp: formStamps.issue(), captcha: altcha !== undefined }))
         }
       }
       return fallback(err, request, reply)
@@ -60,6 +64,26 @@ export default async function subscribeRoutes (app: App) {
   }, async (request, reply) => {
     if (request.validationError) throw validationToDomain(request.validationError as FastifyError)
     const slug = request.body.slug ?? DEFAULT_SLUG
+    const accepted = () => wantsJson(request)
+      ? reply.code(202).send({ status: 'accepted' as const, message: 'Check your inbox: the whitepaper is on its way.' })
+      : reply.redirect(slug === DEFAULT_SLUG ? '/thanks' : `/thanks?slug=${slug}`, 303)
+
+    // Bots get the answer people get, and nothing is written or sent.
+    const bot = request.body.website
+      ? 'honeypot'
+      : config.BOT_MIN_FILL_SECONDS > 0 ? botStamp(formStamps.check(request.body.stamp, config.BOT_MIN_FILL_SECONDS)) : undefined
+    if (bot) {
+      request.log.info({ reason: bot }, 'signup looks automated: ignored')
+      app.appMetrics.signup('bot')
+      return accepted()
+    }
+    if (altcha) {
+      const failure = await altcha.verify(request.body.altcha)
+      if (failure) {
+        request.log.info({ reason: failure }, 'ALTCHA verification failed')
+        throw new ValidationError('captcha_failed', 'Please wait for the “I\'m not a robot” check to finish, then send the form again.', 'altcha')
+      }
+    }
     const result = await signup({
       email: request.body.email,
       slug,
@@ -67,9 +91,11 @@ export default async function subscribeRoutes (app: App) {
       userAgent: String(request.headers['user-agent'] ?? '').slice(0, 512)
     }, request.log)
     app.appMetrics.signup(result.outcome)
-    if (wantsJson(request)) {
-      return reply.code(202).send({ status: 'accepted' as const, message: 'Check your inbox: the whitepaper is on its way.' })
-    }
-    return reply.redirect(slug === DEFAULT_SLUG ? '/thanks' : `/thanks?slug=${slug}`, 303)
+    return accepted()
   })
+}
+
+/** The stamp's verdict as a reason to ignore the signup, or undefined when it looks human. */
+function botStamp (verdict: StampVerdict): string | undefined {
+  return verdict === 'ok' ? undefined : `stamp_${verdict}`
 }

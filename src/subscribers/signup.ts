@@ -22,6 +22,8 @@ export interface SignupDeps {
   catalog: Catalog
   store: SubscriberStore
   outbox: Outbox
+  /** at most one email per address per this many seconds (0: no limit) */
+  cooldownSeconds: number
   now?: () => Date
 }
 
@@ -33,8 +35,11 @@ export interface SignupRequest {
 }
 
 export interface SignupResult {
-  /** queued: the email is owed and durable; suppressed: the address bounced or complained, nothing is sent */
-  outcome: 'queued' | 'suppressed'
+  /**
+   * queued: the email is owed and durable; suppressed: the address bounced or complained;
+   * cooldown: it was emailed moments ago (subscription bombing). The visitor sees the same answer.
+   */
+  outcome: 'queued' | 'suppressed' | 'cooldown'
   addressHash: string
 }
 
@@ -59,6 +64,7 @@ export function createSignup (deps: SignupDeps): Signup {
       deliveries: []
     })
     let stored: StoredRecord
+    let cooling = false
     try {
       stored = await upsertSubscriber(deps.store, hash, fresh, record => {
         record.signups = capHistory([...record.signups, {
@@ -66,7 +72,10 @@ export function createSignup (deps: SignupDeps): Signup {
         }])
         // Submitting the form again is a new opt-in, unless the address bounced or complained.
         if (record.status === 'unsubscribed') record.status = 'pending'
-        if (record.status !== 'suppressed') {
+        // Whatever IP it comes from, an address gets at most one email per cooldown.
+        const since = Date.parse(at) - deps.cooldownSeconds * 1000
+        cooling = deps.cooldownSeconds > 0 && record.deliveries.some(d => d.status !== 'failed' && Date.parse(d.at) > since)
+        if (record.status !== 'suppressed' && !cooling) {
           record.deliveries = capHistory([...record.deliveries, { at, slug: pointer.slug, status: 'queued', outboxId: itemId }])
         }
         record.updatedAt = at
@@ -79,6 +88,10 @@ export function createSignup (deps: SignupDeps): Signup {
     if (stored.record.status === 'suppressed') {
       log.info(logFields, 'signup from a suppressed address: no email owed')
       return { outcome: 'suppressed', addressHash: hash }
+    }
+    if (cooling) {
+      log.info(logFields, 'address emailed within the cooldown: no new email')
+      return { outcome: 'cooldown', addressHash: hash }
     }
     try {
       await deps.outbox.append({ id: itemId, address, addressHash: hash, slug: pointer.slug, requestedAt: at }, stored)

@@ -1,6 +1,6 @@
 // Suppression: an address that bounced permanently or complained is never emailed again, whatever
 // it submits later. A record is created if there was none, so that a later signup finds it.
-import { parseAddress } from './address.ts'
+import { parseAddress, type ParsedAddress } from './address.ts'
 import { upsertSubscriber, type SubscriberRecord, type SubscriberStore } from './store.ts'
 
 export interface SuppressionEvent {
@@ -22,7 +22,7 @@ export interface SuppressOptions {
 
 /** Returns the address hash, or undefined when SES reported something that is not an address. */
 export async function suppressAddress (options: SuppressOptions, event: SuppressionEvent): Promise<string | undefined> {
-  let parsed
+  let parsed: ParsedAddress
   try {
     parsed = parseAddress(event.address)
   } catch {

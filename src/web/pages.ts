@@ -7,7 +7,9 @@ export interface PageContext {
   site: string
 }
 
-function layout (ctx: PageContext, title: string, body: SafeHtml, script?: string): string {
+interface Script { src: string, module?: boolean }
+
+function layout (ctx: PageContext, title: string, body: SafeHtml, script?: string, modules: Script[] = []): string {
   return html`<!doctype html>
 <html lang="en">
 <head>
@@ -16,6 +18,7 @@ function layout (ctx: PageContext, title: string, body: SafeHtml, script?: strin
 <title>${title}</title>
 <link rel="stylesheet" href="/assets/site.css">
 ${script ? html`<script src="${script}" defer></script>` : ''}
+${modules.map(m => html`<script type="module" src="${m.src}"></script>`)}
 </head>
 <body>
 <main>
@@ -35,6 +38,10 @@ export interface LandingInput {
   /** what the visitor typed, echoed back into the field (escaped) after an error */
   email?: string
   error?: { field: string, message: string }
+  /** signed render time: a submission sooner than BOT_MIN_FILL_SECONDS later is a bot's */
+  stamp: string
+  /** show the ALTCHA proof-of-work widget (CAPTCHA=altcha) */
+  captcha: boolean
 }
 
 export function landingPage (ctx: PageContext, input: LandingInput): string {
@@ -52,9 +59,18 @@ ${otherError ? html`<p class="field-error" role="alert">${otherError}</p>` : ''}
 <input id="email" name="email" type="email" autocomplete="email" inputmode="email" required maxlength="254"
   value="${input.email ?? ''}"${emailError ? html` aria-invalid="true" aria-describedby="email-error"` : ''}>
 ${emailError ? html`<p id="email-error" class="field-error" role="alert">${emailError}</p>` : ''}
+<input type="hidden" name="stamp" value="${input.stamp}">
+<div class="hp" aria-hidden="true">
+<label for="website">Leave this field empty</label>
+<input id="website" name="website" type="text" tabindex="-1" autocomplete="off">
+</div>
+${input.captcha
+  ? html`<altcha-widget challenge="/altcha/challenge" name="altcha"></altcha-widget>
+<noscript><p class="field-error">To keep bots out, this form has your browser solve a small puzzle first, which needs JavaScript. Turn JavaScript on to sign up.</p></noscript>`
+  : ''}
 <p class="consent" id="consent">${CONSENT_TEXT}</p>
 <button type="submit" aria-describedby="consent">Email me the whitepaper</button>
-</form>`, '/assets/subscribe.js')
+</form>`, '/assets/subscribe.js', input.captcha ? [{ src: '/assets/altcha.js', module: true }] : [])
 }
 
 export function thanksPage (ctx: PageContext, pointer: WhitepaperPointer | null): string {

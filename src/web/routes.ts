@@ -1,5 +1,7 @@
 // Pages for visitors: the landing page per whitepaper, the thank-you page, the stylesheet.
 import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { perIpPerMinute } from '../rate-limit.ts'
 import { Type } from 'typebox'
 import type { App } from '../app.ts'
 import { DEFAULT_SLUG, SLUG_PATTERN } from '../whitepapers/catalog.ts'
@@ -23,16 +25,17 @@ const AssetSchema = Type.String({ description: 'static asset' })
 const PAGE = { tags: ['pages'], produces: ['text/html'] }
 
 export default async function webRoutes (app: App) {
-  const { catalog, site } = app.services
+  const { catalog, site, formStamps, config } = app.services
+  const captcha = config.CAPTCHA === 'altcha'
 
   app.get('/', { schema: { ...PAGE, summary: 'Landing page of the default whitepaper', response: { 200: HtmlSchema } } }, async (_request, reply) => {
     const pointer = await catalog.require(DEFAULT_SLUG)
-    return reply.type('text/html; charset=utf-8').send(landingPage({ site }, { pointer }))
+    return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(landingPage({ site }, { pointer, stamp: formStamps.issue(), captcha }))
   })
 
   app.get('/w/:slug', { schema: { ...PAGE, summary: 'Landing page of another whitepaper', params: SlugParamsSchema, response: { 200: HtmlSchema } } }, async (request, reply) => {
     const pointer = await catalog.require(request.params.slug)
-    return reply.type('text/html; charset=utf-8').send(landingPage({ site }, { pointer }))
+    return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(landingPage({ site }, { pointer, stamp: formStamps.issue(), captcha }))
   })
 
   app.get('/thanks', { schema: { ...PAGE, summary: 'Thank-you page after a form post', querystring: ThanksQuerySchema, response: { 200: HtmlSchema } } }, async (request, reply) => {
@@ -43,6 +46,18 @@ export default async function webRoutes (app: App) {
   app.get('/assets/site.css', { schema: { hide: true, response: { 200: AssetSchema } }, logLevel: 'warn' }, async (_request, reply) => {
     return reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(CSS)
   })
+
+  if (captcha) {
+    // The ALTCHA widget (a web component), served from the npm package: no third party involved.
+    const widget = readFileSync(fileURLToPath(import.meta.resolve('altcha')), 'utf8')
+    app.get('/assets/altcha.js', { schema: { hide: true, response: { 200: AssetSchema } }, logLevel: 'warn' }, async (_request, reply) => {
+      return reply.type('text/javascript; charset=utf-8').header('cache-control', 'public, max-age=3600').send(widget)
+    })
+    app.get('/altcha/challenge', { schema: { hide: true }, config: { rateLimit: perIpPerMinute(app, 6) } }, async (request, reply) => {
+      reply.header('cache-control', 'no-store')
+      return await app.services.altcha!.challengeHandler(request, reply)
+    })
+  }
 
   app.get('/assets/subscribe.js', { schema: { hide: true, response: { 200: AssetSchema } }, logLevel: 'warn' }, async (_request, reply) => {
     return reply.type('text/javascript; charset=utf-8').header('cache-control', 'public, max-age=3600').send(SUBSCRIBE_JS)

@@ -176,6 +176,17 @@ t.test('log in, upload through the presigned POST with a progress bar, activate;
   t.equal(download.headers.get('content-disposition'), 'attachment; filename="Second Edition.pdf"')
   t.equal(sha256(Buffer.from(await download.arrayBuffer())), sha256(pdf), 'and downloads the bytes uploaded in the browser')
 
+  // The marketer sees the signup and downloads the CSV with the session cookie.
+  await page.goto(`${base}/admin/signups`)
+  t.match(await page.textContent('main'), '1 address on file.')
+  t.match(await page.locator('#by-status').textContent(), /pending\s*1/)
+  await page.screenshot({ path: new URL('admin-signups.png', SHOTS).pathname, fullPage: true })
+  const [csv] = await Promise.all([page.waitForEvent('download'), page.click('main a[href="/admin/signups.csv"]')])
+  t.match(csv.suggestedFilename(), /^signups-\d{4}-\d\d-\d\d\.csv$/)
+  const rows = (await readFile(await csv.path(), 'utf8')).split('\r\n')
+  t.equal(rows[0], 'address,status,created,confirmed,unsubscribed,consent_text_version,whitepapers_requested,signup_ip')
+  t.match(rows[1], /^browser\.reader@example\.com,pending,\d{4}-/, 'the new signup is in the CSV')
+
   t.same(problems, [], 'no CSP violation or script error on the admin pages')
   t.same(visitorProblems, [], 'none on the landing page')
   t.same([...contacted].sort(), [base, new URL(stack.config.S3_ENDPOINT ?? '').origin].sort(), 'the browser talked to the app and the bucket only')

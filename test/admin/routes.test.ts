@@ -8,7 +8,10 @@ import { parse } from 'csv-parse/sync'
 import t, { type Test } from 'tap'
 import type { SubscriberRecord } from '../../src/subscribers/store.ts'
 import type { WhitepaperPointer } from '../../src/whitepapers/catalog.ts'
-import { type App, build, sentEmails, startEmulators } from '../helper.ts'
+import { Writable } from 'node:stream'
+import { buildApp } from '../../src/app.ts'
+import { loggerOptions } from '../../src/logging.ts'
+import { type App, sentEmails, startEmulators } from '../helper.ts'
 
 const TOKEN = 'routes-admin-token-0123456789'
 const sha256 = (data: string | Uint8Array) => createHash('sha256').update(data).digest('hex')
@@ -24,7 +27,12 @@ const stack = await startEmulators(t, { ADMIN_TOKEN: TOKEN, ADMIN_UPLOAD_MAX_BYT
 const bucket = stack.config.s3Bucket
 const s3 = new S3Client({ region: 'us-east-1', endpoint: stack.config.S3_ENDPOINT ?? '', forcePathStyle: true, credentials: stack.credentials })
 t.teardown(() => s3.destroy())
-const app = await build(t, stack.config, { clientOptions: { credentials: stack.credentials } })
+// Everything the app logs, to check at the end that no address or secret got there.
+let logs = ''
+const app = await buildApp(stack.config, { clientOptions: { credentials: stack.credentials } }, {
+  logger: { ...loggerOptions('debug'), stream: new Writable({ write (chunk, _enc, cb) { logs += String(chunk); cb() } }) }
+})
+t.teardown(() => app.close())
 const first = await app.services.catalog.publish({ bytes: sample, filename: 'Guide.pdf', title: 'The Guide', description: 'All about links.' })
 await app.services.catalog.publish({ slug: 'q3', bytes: pdf(3000, 'q3 v1'), filename: 'q3.pdf', title: 'Q3 <Report>' })
 
@@ -254,6 +262,13 @@ t.test('signup counts by status and by day, and the CSV (RFC 4180, formulas neut
   t.same((parse(confirmed.body, { columns: true }) as Array<Record<string, string>>).map(r => r.address).sort(), ['ann@example.com', 'bob@example.com'])
   const badStatus = await get('/admin/signups.csv?status=everyone')
   t.equal(badStatus.statusCode, 422)
+})
+
+t.test('the logs hold no address, admin token, session cookie, CSRF token or signature', async t => {
+  t.ok(logs.includes('admin activated a version'), 'admin actions are logged')
+  t.ok(logs.includes('admin exported signups'))
+  for (const secret of [TOKEN, cookie.split('=')[1] ?? 'cookie', csrf, 'X-Amz-Signature', 'Policy']) t.notMatch(logs, secret)
+  for (const part of ['ann@', 'bob@', 'hyperlink@', 'example.com']) t.notMatch(logs, part, `no "${part}"`)
 })
 
 export type { App }

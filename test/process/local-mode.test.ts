@@ -105,7 +105,7 @@ t.test('npm start without S3_BUCKET runs local mode, stops gracefully and keeps 
   t.same(after, before, 'the current pointer is untouched: same version, same activatedAt')
   t.equal(logLines(second.proc.stdout()).filter(l => l.msg === PUBLISHED_LOG).length, 0, 'the restart does not republish the sample')
   const versions = await s3.send(new ListObjectsV2Command({ Bucket: 'leadlink-local', Prefix: 'whitepapers/default/versions/' }))
-  t.same((versions.Contents ?? []).map(o => o.Key), [before.key], 'one version in the bucket')
+  t.same((versions.Contents ?? []).map(o => o.Key), [before.key, before.key.replace(/[^/]+$/, 'meta.json')], 'one version (its PDF and meta.json) in the bucket')
   const record = await readJson<SubscriberRecord>(s3, `subscribers/${sha256(address)}.json`)
   t.equal(record.deliveries.length, 1, 'the signup survived the restart')
   t.match(await (await fetch(second.landing)).text(), SAMPLE_TITLE)

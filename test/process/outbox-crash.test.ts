@@ -34,6 +34,7 @@ function serverEnv (stack: Emulators, port: number, overrides: Record<string, st
     AWS_SECRET_ACCESS_KEY: 'S3RVER',
     AWS_REGION: 'us-east-1',
     RATE_LIMIT_PER_IP_PER_MINUTE: '0',
+    BOT_MIN_FILL_SECONDS: '0',
     LOG_LEVEL: 'info',
     ...overrides
   })

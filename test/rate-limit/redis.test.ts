@@ -1,0 +1,50 @@
+// RATE_LIMIT_REDIS_URL: two instances share one count per client IP through a real Redis server.
+import t from 'tap'
+import { execFileSync } from 'node:child_process'
+import { build, isolateNetwork, testConfig } from '../helper.ts'
+import { freePorts } from '../process/child.ts'
+
+function redisServer (): string | undefined {
+  try {
+    return execFileSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' }).trim() || undefined
+  } catch {
+    return undefined
+  }
+}
+
+const binary = redisServer()
+
+t.test('two instances, one limit', { skip: binary ? false : 'redis-server is not installed (.ci/run installs it)' }, async t => {
+  isolateNetwork(t)
+  const [port] = await freePorts(1)
+  const { spawn } = await import('node:child_process')
+  const redis = spawn(binary as string, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
+  t.teardown(() => { redis.kill('SIGKILL') })
+  const config = testConfig({ RATE_LIMIT_PER_IP_PER_MINUTE: '3', RATE_LIMIT_REDIS_URL: `redis://127.0.0.1:${port}`, SENDER: 'off' })
+  // Wait until Redis accepts connections (poll; no fixed sleep).
+  const { Redis } = await import('ioredis')
+  const probe = new Redis(`redis://127.0.0.1:${port}`, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => 50 })
+  t.teardown(() => probe.disconnect())
+  await probe.connect()
+  const a = await build(t, config)
+  const b = await build(t, config)
+  const post = (app: typeof a, ip: string) => app.inject({
+    method: 'POST', url: '/subscribe', remoteAddress: ip, headers: { accept: 'application/json' }, payload: { email: 'not an address' }
+  })
+  const codes = [await post(a, '198.51.100.7'), await post(b, '198.51.100.7'), await post(a, '198.51.100.7'), await post(b, '198.51.100.7')].map(r => r.statusCode)
+  t.same(codes, [422, 422, 422, 429], 'the fourth request from one IP is refused, whichever instance it reaches')
+  t.equal((await post(b, '198.51.100.8')).statusCode, 422, 'another IP has its own count')
+  const keys = await probe.keys('leadlink-rl:*')
+  t.ok(keys.length >= 1, 'the counts live in Redis')
+})
+
+t.test('Redis down: requests still go through (the limit is skipped, not the service)', async t => {
+  isolateNetwork(t)
+  const [port] = await freePorts(1)
+  const app = await build(t, testConfig({ RATE_LIMIT_PER_IP_PER_MINUTE: '1', RATE_LIMIT_REDIS_URL: `redis://127.0.0.1:${port}`, SENDER: 'off' }))
+  const codes = []
+  for (let i = 0; i < 3; i++) {
+    codes.push((await app.inject({ method: 'POST', url: '/subscribe', headers: { accept: 'application/json' }, payload: { email: 'bad' } })).statusCode)
+  }
+  t.same(codes, [422, 422, 422])
+})
