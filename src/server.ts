@@ -61,6 +61,7 @@ async function main (): Promise<void> {
       'leadlink is running in local mode (S3 and SES emulated in this process, no AWS account needed):',
       `  landing page  http://localhost:${port}/`,
       `  inbox         ${local.inboxUrl}`,
+      ...(config.ADMIN_TOKEN ? [`  admin         http://localhost:${port}/admin`] : []),
       `  data folder   ${config.LOCAL_DATA_DIR}`,
       ''
     ].join('\n') + '\n')

@@ -35,6 +35,17 @@ t.teardown(() => s3.destroy())
 
 const cli = (...args: string[]) => runNode(t, [CLI, ...args], env)
 
+// The same command in this process (faster than a child; the SDK's default credential chain reads
+// the emulator's keys from this process's environment).
+process.env.AWS_ACCESS_KEY_ID = 'S3RVER'
+process.env.AWS_SECRET_ACCESS_KEY = 'S3RVER'
+async function cliHere (...args: string[]): Promise<{ code: number, stdout: string, stderr: string }> {
+  const out: string[] = []
+  const err: string[] = []
+  const code = await runWhitepaperCli(args, env, { out: line => out.push(line), err: line => err.push(line) })
+  return { code, stdout: out.map(l => `${l}\n`).join(''), stderr: err.map(l => `${l}\n`).join('') }
+}
+
 async function keys (prefix: string): Promise<string[]> {
   const res = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }))
   return (res.Contents ?? []).map(o => o.Key ?? '').sort()
@@ -186,19 +197,19 @@ t.test('list shows every version; activate rolls back and forward; show --versio
 })
 
 t.test('activate: unknown version, unknown slug and a malformed version are clear errors', async t => {
-  const unknownVersion = await cli('activate', '20200101T000000Z-00000000', '--slug', 'cli-paper')
+  const unknownVersion = await cliHere('activate', '20200101T000000Z-00000000', '--slug', 'cli-paper')
   t.equal(unknownVersion.code, 1)
   t.match(unknownVersion.stderr, '"cli-paper" has no version 20200101T000000Z-00000000. [version_not_found]')
-  const unknownSlug = await cli('activate', '20200101T000000Z-00000000', '--slug', 'never-published')
+  const unknownSlug = await cliHere('activate', '20200101T000000Z-00000000', '--slug', 'never-published')
   t.equal(unknownSlug.code, 1)
   t.match(unknownSlug.stderr, 'There is no whitepaper "never-published". [whitepaper_not_found]')
-  const malformed = await cli('activate', 'latest')
+  const malformed = await cliHere('activate', 'latest')
   t.equal(malformed.code, 1)
   t.match(malformed.stderr, '[version_invalid]')
-  const listUnknown = await cli('list', '--slug', 'never-published')
+  const listUnknown = await cliHere('list', '--slug', 'never-published')
   t.equal(listUnknown.code, 1)
   t.match(listUnknown.stderr, 'there is no whitepaper "never-published" [whitepaper_not_found]')
-  const noVersion = await cli('activate')
+  const noVersion = await cliHere('activate')
   t.equal(noVersion.code, 2)
   t.match(noVersion.stderr, 'activate takes exactly one version')
 })
@@ -217,7 +228,7 @@ t.test('a file over ADMIN_UPLOAD_MAX_BYTES is refused before anything is uploade
 t.test('a large file published by the CLI downloads intact; no progress bar when stderr is not a terminal', async t => {
   const dir = await tempDir(t)
   const path = join(dir, 'large.pdf')
-  const bytes = pdfOfSize(17 * 1024 * 1024, 'large')
+  const bytes = pdfOfSize(9 * 1024 * 1024, 'large')
   await writeFile(path, bytes)
   const run = await runNode(t, [CLI, 'publish', path, '--slug', 'cli-large'], env, 60_000)
   t.equal(run.code, 0, run.stderr)
@@ -236,9 +247,6 @@ t.test('on a terminal, publish draws a progress bar up to 100%', async t => {
   await writeFile(path, pdfOfSize(9 * 1024 * 1024, 'progress'))
   let drawn = ''
   const tty = Object.assign(new Writable({ write (chunk, _enc, done) { drawn += String(chunk); done() } }), { isTTY: true, columns: 100 })
-  // In this process the SDK's default credential chain reads the emulator's keys from the environment.
-  process.env.AWS_ACCESS_KEY_ID = 'S3RVER'
-  process.env.AWS_SECRET_ACCESS_KEY = 'S3RVER'
   const out: string[] = []
   const err: string[] = []
   const code = await runWhitepaperCli(['publish', path, '--slug', 'cli-progress'], env, {
@@ -253,8 +261,8 @@ t.test('on a terminal, publish draws a progress bar up to 100%', async t => {
 t.test('a streamed source over one part is a multipart upload, still conditional (If-None-Match on completion)', async t => {
   const dir = await tempDir(t)
   const path = join(dir, 'parts.pdf')
-  // Over two 8 MiB parts: CreateMultipartUpload, three UploadPart, CompleteMultipartUpload.
-  const bytes = pdfOfSize(2 * PART_SIZE + 1024, 'parts')
+  // Over one 8 MiB part: CreateMultipartUpload, two UploadPart, CompleteMultipartUpload.
+  const bytes = pdfOfSize(PART_SIZE + 1024, 'parts')
   await writeFile(path, bytes)
   const client = new S3Client({ region: 'us-east-1', endpoint, forcePathStyle: true, credentials: stack.credentials, requestChecksumCalculation: 'WHEN_REQUIRED' })
   t.teardown(() => client.destroy())
@@ -272,14 +280,15 @@ t.test('a streamed source over one part is a multipart upload, still conditional
     source: { size: bytes.length, sha256: sha256(bytes), head: bytes.subarray(0, 5), body: () => createReadStream(path) },
     onProgress: loaded => progress.push(loaded)
   })
-  const uploads = sent.filter(s => /MultipartUpload|UploadPart|PutObject/.test(s.command) && !s.command.startsWith('PutObject') || s.command === 'PutObjectCommand')
+  // The writes, in order (reads of current.json aside).
+  const uploads = sent.filter(s => /MultipartUpload|UploadPart|^PutObjectCommand$/.test(s.command))
   t.same(uploads.map(s => s.command), [
-    'CreateMultipartUploadCommand', 'UploadPartCommand', 'UploadPartCommand', 'UploadPartCommand', 'CompleteMultipartUploadCommand',
+    'CreateMultipartUploadCommand', 'UploadPartCommand', 'UploadPartCommand', 'CompleteMultipartUploadCommand',
     'PutObjectCommand', 'PutObjectCommand'
-  ], 'three parts, then meta.json and the pointer')
+  ], 'two parts, then meta.json and the pointer')
   t.equal(uploads.find(s => s.command === 'CompleteMultipartUploadCommand')?.ifNoneMatch, '*', 'the version is never overwritten')
   t.equal(progress.at(-1), bytes.length, 'progress reaches the whole size')
-  t.ok(progress.length >= 3, 'progress is reported per part')
+  t.ok(progress.length >= 2, 'progress is reported per part')
   const stored = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: pointer.key }))
   t.equal(sha256(Buffer.from(await stored.Body?.transformToByteArray() ?? [])), sha256(bytes), 'the parts add up to the file')
 })
