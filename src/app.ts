@@ -4,7 +4,7 @@ import formbody from '@fastify/formbody'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config.ts'
 import healthRoutes from './health/routes.ts'
-import { createErrorHandler, sendProblem } from './http-errors.ts'
+import { createErrorHandler, sendProblem, toProblem } from './http-errors.ts'
 import services, { type ServiceDeps } from './services.ts'
 import subscribeRoutes from './subscribers/routes.ts'
 import webRoutes from './web/routes.ts'
@@ -44,6 +44,9 @@ export async function buildApp (config: Config, deps: ServiceDeps = {}, options:
     onConstructorPoisoning: 'error',
     // Signed tokens travel in the path (about 110 characters); longer params are refused by schema.
     routerOptions: { maxParamLength: 512 },
+    // Malformed percent-encoding and over-long params fail in the router, before any error handler:
+    // answer them like every other error rather than with Fastify's JSON echoing the path.
+    frameworkErrors: (err, request, reply) => sendProblem(request, reply, toProblem(err), new URL(config.publicUrl).host),
     ...options.fastify
   }).withTypeProvider<TypeBoxTypeProvider>()
 

@@ -23,6 +23,7 @@ const CLIENT_ERRORS: Record<number, [string, string]> = {
   405: ['method_not_allowed', 'That method is not allowed here.'],
   406: ['not_acceptable', 'That response type is not available.'],
   413: ['body_too_large', 'The request is too large.'],
+  414: ['uri_too_long', 'The address is too long.'],
   415: ['unsupported_media_type', 'Send the form as application/x-www-form-urlencoded or application/json.'],
   429: ['too_many_requests', 'Too many requests. Please wait a moment and try again.']
 }

@@ -27,10 +27,11 @@ export function recorder () {
   const sesSends: Captured[] = []
   const outboxPuts: Captured[] = []
   const outboxDeletes: string[] = []
+  const logPuts: Captured[] = []
   const unmatched: string[] = []
   const onNoMatch = (req: { method?: string, path?: string, href?: string }) => unmatched.push(`${req.method} ${req.href ?? req.path}`)
   nock.emitter.on('no match', onNoMatch)
-  return { s3Puts, sesSends, outboxPuts, outboxDeletes, unmatched, stop: () => nock.emitter.removeListener('no match', onNoMatch) }
+  return { s3Puts, sesSends, outboxPuts, outboxDeletes, logPuts, unmatched, stop: () => nock.emitter.removeListener('no match', onNoMatch) }
 }
 
 /** Records each request a scope answers (headers as sent, body parsed). */
@@ -60,14 +61,21 @@ export function mockPut (rec: ReturnType<typeof recorder>, status = 200, etag = 
   capture(scope, rec.s3Puts, 'PUT')
 }
 
-/** The outbox: one batch written by the signup, deleted once sent; the scan finds nothing else. */
+/** The outbox: one batch written by the signup, logged and deleted once sent; the scan finds nothing else. */
 export function mockOutbox (rec: ReturnType<typeof recorder>) {
+  mockDeliveryLog(rec)
   const put = nock(S3_HOST).put(/^\/outbox\/[0-9a-z]+-[0-9a-f]+\.json/).query(true).reply(200, '', { ETag: '"batch-1"' })
   capture(put, rec.outboxPuts, 'PUT')
   nock(S3_HOST).delete(/^\/outbox\/[0-9a-z]+-[0-9a-f]+\.json/).query(true).reply((req: Request) => {
     rec.outboxDeletes.push(new URL(req.url).pathname)
     return [204, '']
   })
+}
+
+/** deliveries/<day>/<batch>.json: the outcome of a finished batch. */
+export function mockDeliveryLog (rec: ReturnType<typeof recorder>) {
+  const scope = nock(S3_HOST).put(/^\/deliveries\/\d{4}-\d{2}-\d{2}\/[0-9a-z]+-[0-9a-f]+\.json/).query(true).reply(200, '', { ETag: '"log-1"' })
+  capture(scope, rec.logPuts, 'PUT')
 }
 
 export function mockEmptyOutboxScan () {

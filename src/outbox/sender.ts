@@ -10,6 +10,7 @@ import type { Catalog } from '../whitepapers/catalog.ts'
 import type { DownloadLinks } from '../whitepapers/download-links.ts'
 import type { TokenBucket } from './rate.ts'
 import { classifySendError } from './ses-errors.ts'
+import { isNotFound } from '../aws/errors.ts'
 import { batchTime, type OutboxBatch, type OutboxItem, type OutboxStore } from './store.ts'
 
 export interface SenderLogger {
@@ -139,7 +140,8 @@ export function createOutboxSender (options: OutboxSenderOptions) {
   /** Writes the batch's progress and renews the lease; serialised per batch. */
   function checkpoint (work: Work, release = false): Promise<void> {
     work.writing = work.writing.then(async () => {
-      if (work.lost) return
+      // A finishing batch is being deleted: only its release (on failure to delete) is still written.
+      if (work.lost || (work.finishing && !release)) return
       work.batch.owner = owner
       work.batch.leaseUntil = new Date(release ? now() : now() + leaseMs).toISOString()
       work.sinceCheckpoint = 0
@@ -147,9 +149,9 @@ export function createOutboxSender (options: OutboxSenderOptions) {
       try {
         work.etag = await store.replace(work.batch, work.etag)
       } catch (err) {
-        if (err instanceof WriteConflict) {
+        if (err instanceof WriteConflict || isNotFound(err)) {
           work.lost = true
-          log.warn({ batch: work.batch.id }, 'outbox batch was claimed by another instance; leaving it to them')
+          log.warn({ batch: work.batch.id }, 'outbox batch was claimed or finished elsewhere; leaving it')
         } else {
           log.warn({ err, batch: work.batch.id }, 'outbox checkpoint failed; will retry')
         }
@@ -164,6 +166,9 @@ export function createOutboxSender (options: OutboxSenderOptions) {
     work.finishing = true
     await work.writing
     try {
+      await store.log(work.batch, new Date(now())).catch(err => {
+        log.warn({ err, batch: work.batch.id }, 'could not write the delivery log of a finished batch')
+      })
       await store.remove(work.batch.id)
     } catch (err) {
       // Harmless once every item is marked done in S3: whoever claims it next just deletes it.
@@ -192,10 +197,10 @@ export function createOutboxSender (options: OutboxSenderOptions) {
     else await updateSubscriber(options.subscribers, hash, apply)
   }
 
-  /** Subscriber history for successful sends is written when the sender is idle: sending comes first. */
+  /** Failures go onto the subscriber's history, where marketers see them. */
   async function recordLoop (): Promise<void> {
     while (!stopping || recordQueue.length > 0) {
-      const next = (ready.length === 0 && inFlight.size === 0) || stopping ? recordQueue.shift() : undefined
+      const next = recordQueue.shift()
       if (!next) {
         if (stopping) return
         await sleep(recordQueue.length > 0 ? 20 : 200)
@@ -225,7 +230,7 @@ export function createOutboxSender (options: OutboxSenderOptions) {
     const fields = { addressHash: item.addressHash.slice(0, 12), batch: work.batch.id, item: item.id }
     if (Date.parse(work.batch.leaseUntil) - now() < leaseMs / 3) await checkpoint(work)
     if (work.lost) return
-    const base: Delivery = { at: item.requestedAt, slug: item.slug, status: 'queued', outboxId: item.id }
+    const base: Delivery = { at: item.requestedAt, slug: item.slug, status: 'requested', outboxId: item.id }
     if (!await deliverable(work, item)) {
       work.batch.done[item.id] = 'skipped'
       log.info(fields, 'email no longer owed (unsubscribed or suppressed since)')
@@ -254,15 +259,13 @@ export function createOutboxSender (options: OutboxSenderOptions) {
       })
       work.batch.done[item.id] = 'sent'
       delete work.batch.retries[item.id]
+      // The outcome goes to the batch (and then the delivery log), not to the subscriber record:
+      // one write per batch instead of one per email.
+      work.batch.results = { ...work.batch.results, [item.id]: { messageId, version: pointer.version, linkExpiresAt: link.expiresAt.toISOString(), sentAt: new Date(now()).toISOString() } }
       stats.sent++
       sentTimes.push(now())
       options.events?.sent?.()
       log.info({ ...fields, messageId, version: pointer.version }, 'email sent')
-      recordQueue.push({
-        hash: item.addressHash,
-        known: work.recordEtags.get(item.id),
-        delivery: { ...base, status: 'sent', version: pointer.version, linkExpiresAt: link.expiresAt.toISOString(), messageId, sentAt: new Date(now()).toISOString() }
-      })
     } catch (err) {
       const failure = classifySendError(err)
       const attempts = (work.batch.retries[item.id]?.attempts ?? 0) + 1

@@ -33,6 +33,29 @@ export interface OutboxBatch {
   /** outcome per item id; items without one are still owed */
   done: Record<string, 'sent' | 'failed' | 'skipped'>
   retries: Record<string, ItemRetry>
+  /** what SES accepted, per item id (kept in the delivery log once the batch is done) */
+  results?: Record<string, SendResult>
+}
+
+export interface SendResult {
+  messageId: string
+  version: string
+  linkExpiresAt: string
+  sentAt: string
+}
+
+/** A finished batch, as kept under deliveries/: hashes only, no addresses. */
+export interface DeliveryLog {
+  schemaVersion: 1
+  batch: string
+  finishedAt: string
+  items: Array<{ id: string, addressHash: string, slug: string, requestedAt: string, outcome: 'sent' | 'failed' | 'skipped' } & Partial<SendResult>>
+}
+
+export const DELIVERY_LOG_PREFIX = 'deliveries/'
+
+export function deliveryLogKey (batchId: string, finishedAt: Date): string {
+  return `${DELIVERY_LOG_PREFIX}${finishedAt.toISOString().slice(0, 10)}/${batchId}.json`
 }
 
 export interface StoredBatch {
@@ -84,6 +107,21 @@ export function createOutboxStore (options: { s3: S3Client, bucket: string }) {
         if (isNotFound(err)) return null
         throw err
       }
+    },
+
+    /** Keeps the outcome of a finished batch (message ids, versions, link expiries) for audits. */
+    async log (batch: OutboxBatch, finishedAt: Date): Promise<void> {
+      const log: DeliveryLog = {
+        schemaVersion: 1,
+        batch: batch.id,
+        finishedAt: finishedAt.toISOString(),
+        items: batch.items.map(i => ({
+          id: i.id, addressHash: i.addressHash, slug: i.slug, requestedAt: i.requestedAt, outcome: batch.done[i.id] ?? 'failed', ...batch.results?.[i.id]
+        }))
+      }
+      await s3.send(new PutObjectCommand({
+        Bucket: bucket, Key: deliveryLogKey(batch.id, finishedAt), Body: JSON.stringify(log), ContentType: 'application/json'
+      }))
     },
 
     async remove (id: string): Promise<void> {

@@ -26,6 +26,8 @@ export const SubscribeAcceptedSchema = Type.Object({
 export default async function subscribeRoutes (app: App) {
   const { signup, catalog, site, formStamps, config, altcha } = app.services
   const fallback = createErrorHandler(site)
+  // Fastify parses text/plain by default; the form accepts only what it documents (415 otherwise).
+  app.removeContentTypeParser('text/plain')
 
   app.post('/subscribe', {
     schema: {

@@ -76,7 +76,7 @@ export function createSignup (deps: SignupDeps): Signup {
         const since = Date.parse(at) - deps.cooldownSeconds * 1000
         cooling = deps.cooldownSeconds > 0 && record.deliveries.some(d => d.status !== 'failed' && Date.parse(d.at) > since)
         if (record.status !== 'suppressed' && !cooling) {
-          record.deliveries = capHistory([...record.deliveries, { at, slug: pointer.slug, status: 'queued', outboxId: itemId }])
+          record.deliveries = capHistory([...record.deliveries, { at, slug: pointer.slug, status: 'requested', outboxId: itemId }])
         }
         record.updatedAt = at
         return record

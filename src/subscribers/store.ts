@@ -18,14 +18,13 @@ export interface Delivery {
   /** when the email was asked for */
   at: string
   slug: string
-  /** queued: owed (in the outbox); sent: SES accepted it; failed: given up (see error) */
-  status: 'queued' | 'sent' | 'failed'
-  /** the outbox item that carries it */
+  /**
+   * requested: an email was owed for this signup (what SES accepted, with its message id, is in
+   * the delivery log deliveries/<day>/<batch>.json); failed: given up on (see error).
+   */
+  status: 'requested' | 'failed'
+  /** the outbox item that carries it (and its line in the delivery log) */
   outboxId?: string
-  version?: string
-  linkExpiresAt?: string
-  messageId?: string
-  sentAt?: string
   error?: string
 }
 

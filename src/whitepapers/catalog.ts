@@ -363,6 +363,8 @@ export function createCatalog (options: CatalogOptions) {
   return {
     /** The active version of a slug, at most `refreshMs` old; null when nothing is published. */
     async current (slug: string): Promise<WhitepaperPointer | null> {
+      // The slug becomes part of an S3 key: "../x" would read outside whitepapers/.
+      assertSlug(slug)
       const entry = cache.get(slug)
       if (entry && Date.now() - entry.fetchedAt < refreshMs) return entry.pointer
       if (entry?.pending) return await entry.pending

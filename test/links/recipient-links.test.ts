@@ -24,7 +24,7 @@ async function setup (t: Teardown, overrides: Record<string, string> = {}, now?:
   /** Signs up and waits until the email is out and the sender has recorded it (no write left in flight). */
   const signUp = async (address: string): Promise<StoredEmail> => {
     const email = await signUpOnly(app, stack, address)
-    await eventually(async () => (await record(address)).deliveries.every(d => d.status !== 'queued') || undefined)
+    await eventually(() => (app.services.outbox.stats().pending === 0 && app.services.outbox.stats().inFlight === 0) || undefined)
     return email
   }
   return { stack, app, record, signUp }

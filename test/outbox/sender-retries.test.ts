@@ -2,7 +2,7 @@
 import t from 'tap'
 import nock from 'nock'
 import { build, eventually, isolateNetwork, S3_HOST, SES_HOST, testConfig } from '../helper.ts'
-import { capture, mockPointer, mockPut, recorder, type Captured } from '../aws-mocks.ts'
+import { capture, mockDeliveryLog, mockPointer, mockPut, recorder, type Captured } from '../aws-mocks.ts'
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' }
 
@@ -44,17 +44,18 @@ t.test('throttling, then a 5xx, then success: three attempts with backoff, one e
   mockPut(rec, 200, '"etag-1"')
   const writes = mockOutboxAll(rec)
   const times = sesSequence(rec, [[429, 'TooManyRequestsException'], [503, 'ServiceUnavailable'], [200, '']])
-  mockPut(rec, 200, '"etag-2"')
+  mockDeliveryLog(rec)
   const app = await build(t, testConfig({ SEND_MAX_ATTEMPTS: '3' }))
   const res = await app.inject({ method: 'POST', url: '/subscribe', headers: FORM, payload: 'email=jane@example.com' })
   t.equal(res.statusCode, 303)
-  await eventually(() => (rec.outboxDeletes.length === 1 && rec.s3Puts.length === 2) || undefined, { timeoutMs: 15_000 })
+  await eventually(() => (rec.outboxDeletes.length === 1 && rec.logPuts.length === 1) || undefined, { timeoutMs: 15_000 })
   t.equal(rec.sesSends.length, 3, 'exactly three attempts')
   t.ok((times[1] as number) - (times[0] as number) >= 40, 'waited before the second attempt')
   t.ok((times[2] as number) - (times[1] as number) >= 40, 'waited before the third attempt')
   t.ok((times[2] as number) - (times[0] as number) < 3500, 'backoff stays within 0.5 s + 1 s (+ the throttling pause)')
   t.same(rec.sesSends.map(s => s.body.Destination.ToAddresses[0]), ['jane@example.com', 'jane@example.com', 'jane@example.com'])
-  t.match(rec.s3Puts[1]?.body.deliveries, [{ status: 'sent', messageId: 'msg-3' }])
+  t.match(rec.logPuts[0]?.body.items, [{ outcome: 'sent', messageId: 'msg-3' }])
+  t.equal(rec.s3Puts.length, 1, 'the subscriber record is written once, at signup')
   t.equal(writes[0]?.headers['if-none-match'], '*', 'the batch was created once')
   for (const w of writes.slice(1)) t.equal(w.headers['if-match']?.toString().startsWith('"batch-'), true, 'checkpoints are conditional')
   const stats = app.services.outbox.stats()
@@ -80,6 +81,7 @@ t.test('5xx every time: gives up after SEND_MAX_ATTEMPTS, records the failure, a
   mockOutboxAll(rec)
   sesSequence(rec, [[500, 'InternalFailure'], [500, 'InternalFailure'], [500, 'InternalFailure']])
   mockPut(rec, 200, '"etag-2"')
+  mockDeliveryLog(rec)
   const app = await build(t, testConfig({ SEND_MAX_ATTEMPTS: '3' }))
   const res = await app.inject({ method: 'POST', url: '/subscribe', headers: FORM, payload: 'email=jane@example.com' })
   t.equal(res.statusCode, 303)
