@@ -21,7 +21,7 @@ export async function buildTemplates (options: { force?: boolean } = {}): Promis
   if (stale.length === 0) return []
   const { default: mjml2html } = await import('mjml')
   for (const file of stale) {
-    const result = await mjml2html(await readFile(join(root, file), 'utf8'), { validationLevel: 'strict', filePath: join(root, file) })
+    const result = await mjml2html(await readFile(join(root, file), 'utf8'), { validationLevel: 'strict', filePath: join(root, file), minify: true, beautify: false })
     await writeFile(join(out, file.replace(/\.mjml$/, '.html')), result.html)
   }
   return stale

@@ -9,10 +9,8 @@ import services, { type ServiceDeps } from './services.ts'
 import subscribeRoutes from './subscribers/routes.ts'
 import webRoutes from './web/routes.ts'
 import linkRoutes from './links/routes.ts'
-import sesWebhook from './webhooks/ses.ts'
 import observeOutbox from './outbox/observe.ts'
 import securityHeaders from './security-headers.ts'
-import adminRoutes from './admin/routes.ts'
 import rateLimits from './rate-limit.ts'
 import { loggerOptions } from './logging.ts'
 import metrics from './metrics.ts'
@@ -68,8 +66,9 @@ export async function buildApp (config: Config, deps: ServiceDeps = {}, options:
   await app.register(webRoutes)
   await app.register(subscribeRoutes)
   await app.register(linkRoutes)
-  await app.register(sesWebhook)
+  // Optional features load their code only when configured: start-up time and memory stay low.
+  if (config.SNS_TOPIC_ARNS) await app.register((await import('./webhooks/ses.ts')).default)
   // Only when ADMIN_TOKEN is set; otherwise every /admin URL is a 404.
-  await app.register(adminRoutes)
+  if (config.ADMIN_TOKEN) await app.register((await import('./admin/routes.ts')).default)
   return app
 }

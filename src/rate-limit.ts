@@ -3,7 +3,6 @@
 import rateLimit from '@fastify/rate-limit'
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
-import { Redis } from 'ioredis'
 import type { App } from './app.ts'
 import type { Config } from './config.ts'
 
@@ -17,7 +16,7 @@ export default fp(async function rateLimits (app: FastifyInstance, opts: { confi
   const url = opts.config.RATE_LIMIT_REDIS_URL
   const redis = url
     // Fail fast: a Redis outage must not hold requests (the plugin then lets them through, see skipOnError).
-    ? new Redis(url, { connectTimeout: 1000, maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true })
+    ? new (await import('ioredis')).Redis(url, { connectTimeout: 1000, maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true })
     : undefined
   if (redis) {
     await redis.connect().catch(err => app.log.warn({ err: { name: (err as Error).name } }, 'rate-limit Redis not reachable yet; limits are skipped until it is'))

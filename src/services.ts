@@ -18,7 +18,7 @@ import { createOutboxStore } from './outbox/store.ts'
 import { createOutboxWriter } from './outbox/writer.ts'
 import type { StoredRecord } from './subscribers/store.ts'
 import { createFormStamps, type FormStamps } from './abuse/form-stamp.ts'
-import { createAltcha, type Altcha } from './abuse/altcha.ts'
+import type { Altcha } from './abuse/altcha.ts'
 
 export interface ServiceDeps {
   /** clients to use instead of creating them (then the caller destroys them) */
@@ -108,7 +108,9 @@ export default fp(async function services (app: FastifyInstance, opts: { config:
     catalog, store: subscribers, outbox: writer, cooldownSeconds: config.ADDRESS_COOLDOWN_SECONDS, ...(deps.now ? { now: deps.now } : {})
   })
   const formStamps = createFormStamps(config.tokenSecrets)
-  const altcha = config.CAPTCHA === 'altcha' ? createAltcha({ secret: config.tokenSecrets[0] as string, s3: aws.s3, bucket: config.s3Bucket }) : undefined
+  const altcha = config.CAPTCHA === 'altcha'
+    ? (await import('./abuse/altcha.ts')).createAltcha({ secret: config.tokenSecrets[0] as string, s3: aws.s3, bucket: config.s3Bucket })
+    : undefined
   app.decorate('services', { config, aws, catalog, links, subscribers, signup, recipientLinks, outbox, formStamps, ...(altcha ? { altcha } : {}), site })
 
   if (config.SENDER === 'on') {

@@ -15,7 +15,14 @@ export interface AdminContext {
   csrf?: string
 }
 
-const DATE = new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' })
+// Built on first use: locale data costs start-up time and memory.
+let dateFormat: Intl.DateTimeFormat | undefined
+const DATE = {
+  format (at: Date): string {
+    if (!dateFormat) dateFormat = new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' })
+    return dateFormat.format(at)
+  }
+}
 
 function when (iso: string | undefined): string {
   if (!iso) return ''

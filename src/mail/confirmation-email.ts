@@ -35,7 +35,14 @@ export function formatBytes (size: number): string {
   return `${(size / 1024 / 1024).toFixed(1)} MB`
 }
 
-const DATE = new Intl.DateTimeFormat('en-GB', { dateStyle: 'long', timeStyle: 'short', timeZone: 'UTC' })
+// Built on first use: locale data costs start-up time and memory.
+let dateFormat: Intl.DateTimeFormat | undefined
+const DATE = {
+  format (at: Date): string {
+    if (!dateFormat) dateFormat = new Intl.DateTimeFormat('en-GB', { dateStyle: 'long', timeStyle: 'short', timeZone: 'UTC' })
+    return dateFormat.format(at)
+  }
+}
 
 export function formatExpiry (at: Date): string {
   return `${DATE.format(at)} UTC`

@@ -8,7 +8,6 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { Readable } from 'node:stream'
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3'
-import { Upload } from '@aws-sdk/lib-storage'
 import { isConditionFailed, isNotFound } from '../aws/errors.ts'
 import { mapAll } from '../bounded-map.ts'
 import { ConflictError, NotFoundError, UnavailableError, ValidationError } from '../errors.ts'
@@ -348,6 +347,7 @@ export function createCatalog (options: CatalogOptions) {
       return res.ETag
     }
     // Large files stream in parts (one PUT when they fit in one part); memory stays at a few parts.
+    const { Upload } = await import('@aws-sdk/lib-storage')
     const upload = new Upload({
       client: s3,
       params: { ...common, Body: body, ContentLength: source.size },
