@@ -27,8 +27,6 @@ export interface BuildOptions {
 
 function trustProxy (value: string): FastifyServerOptions['trustProxy'] {
   if (value === 'off') return false
-  // A hop count is what proxy-addr calls a number; Fastify's types omit it.
-  if (/^\d+$/.test(value)) return Number(value) as unknown as string
   return value.split(',').map(s => s.trim()).filter(Boolean)
 }
 

@@ -40,7 +40,7 @@ export const EnvSchema = Type.Object({
   CAPTCHA: Type.Union([Type.Literal('off'), Type.Literal('altcha')], { default: 'off', description: 'proof-of-work challenge on the form' }),
   SES_MAX_SEND_RATE: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'emails per second; overrides the SES account quota' })),
   RATE_LIMIT_REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'Redis shared by all instances for the per-IP rate limits (default: each instance counts alone)' })),
-  TRUST_PROXY: Type.String({ default: 'off', description: 'off, a hop count, or comma-separated proxy addresses/CIDRs' }),
+  TRUST_PROXY: Type.String({ default: 'off', description: 'off, or comma-separated addresses/CIDRs (or loopback, linklocal, uniquelocal) of the proxies whose X-Forwarded-For is believed' }),
   SNS_TOPIC_ARNS: Type.String({ default: '', pattern: '^(arn:aws[a-z-]*:sns:[a-z0-9-]+:\\d{12}:[A-Za-z0-9_-]{1,256}(\\s*,\\s*)?)*$', description: 'SNS topics whose SES bounce/complaint notifications POST /webhooks/ses accepts (comma-separated; empty turns the webhook off)' }),
   SENDER: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on', description: 'run the background sender in this process (off: accept signups only, e.g. on Lambda)' }),
   SEND_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 200, default: 16, description: 'SES calls in flight at once per instance (the rate limit still applies)' }),
@@ -125,8 +125,15 @@ export function loadConfig (source: Record<string, string | undefined>, options:
   if (tokenSecrets.some(s => s.length < 32)) {
     problems.push('TOKEN_SECRET each comma-separated secret must be at least 32 characters')
   }
-  if (data.TRUST_PROXY !== undefined && !/^(off|\d+|[0-9a-fA-F.:/,\s]+)$/.test(data.TRUST_PROXY)) {
-    problems.push('TRUST_PROXY must be off, a hop count, or comma-separated addresses/CIDRs')
+  if (data.TRUST_PROXY !== undefined) {
+    const entries = data.TRUST_PROXY.split(',').map(e => e.trim())
+    if (/^\d+$/.test(data.TRUST_PROXY.trim())) {
+      // A hop count cannot tell a proxy from a client sending its own X-Forwarded-For: Fastify
+      // ignores it (fails closed), which would silently give every visitor the proxy's IP.
+      problems.push('TRUST_PROXY must list the proxies\' addresses or CIDRs, not a hop count (a hop count cannot be verified)')
+    } else if (data.TRUST_PROXY !== 'off' && !entries.every(e => /^(loopback|linklocal|uniquelocal|[0-9a-fA-F.:]+(\/\d{1,3})?)$/.test(e))) {
+      problems.push('TRUST_PROXY must be off, or comma-separated addresses/CIDRs (or loopback, linklocal, uniquelocal)')
+    }
   }
   for (const name of ['PUBLIC_URL', 'S3_ENDPOINT', 'SES_ENDPOINT'] as const) {
     const value = data[name]

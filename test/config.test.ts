@@ -79,9 +79,10 @@ t.test('token secrets: a comma-separated list, each long enough', async t => {
   t.ok(problemsOf({ TOKEN_SECRET: `${a},short` }).some(p => p.startsWith('TOKEN_SECRET')))
 })
 
-t.test('TRUST_PROXY accepts off, a hop count or addresses', async t => {
-  t.equal(loadConfig({ TRUST_PROXY: '2' }).TRUST_PROXY, '2')
+t.test('TRUST_PROXY accepts off or the proxies\' addresses, never a hop count', async t => {
+  t.match(problemsOf({ TRUST_PROXY: '2' }), [/not a hop count/])
   t.equal(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1' }).TRUST_PROXY, '10.0.0.0/8, 127.0.0.1')
+  t.equal(loadConfig({ TRUST_PROXY: 'loopback,uniquelocal' }).TRUST_PROXY, 'loopback,uniquelocal')
   t.ok(problemsOf({ TRUST_PROXY: 'yes please' }).some(p => p.startsWith('TRUST_PROXY')))
 })
 

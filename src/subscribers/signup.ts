@@ -5,7 +5,7 @@ import { newBatchId, type OutboxItem } from '../outbox/store.ts'
 import type { Catalog } from '../whitepapers/catalog.ts'
 import { parseAddress } from './address.ts'
 import { CONSENT_TEXT, CONSENT_VERSION } from './consent.ts'
-import { capHistory, updateSubscriber, upsertSubscriber, type StoredRecord, type SubscriberRecord, type SubscriberStore } from './store.ts'
+import { capHistory, capSignups, updateSubscriber, upsertSubscriber, type StoredRecord, type SubscriberRecord, type SubscriberStore } from './store.ts'
 
 export interface SignupLogger {
   info: (obj: object, msg: string) => void
@@ -47,6 +47,17 @@ export type Signup = (request: SignupRequest, log: SignupLogger) => Promise<Sign
 
 export function createSignup (deps: SignupDeps): Signup {
   const now = deps.now ?? (() => new Date())
+  // Signups for one address take turns in this process (a bombing burst would otherwise make them
+  // fight over the record's ETag); instances still settle races with conditional writes.
+  const turns = new Map<string, Promise<unknown>>()
+  function inTurn<T> (hash: string, work: () => Promise<T>): Promise<T> {
+    const previous = turns.get(hash) ?? Promise.resolve()
+    const mine = previous.then(work, work)
+    const settled = mine.catch(() => {})
+    turns.set(hash, settled)
+    settled.then(() => { if (turns.get(hash) === settled) turns.delete(hash) })
+    return mine
+  }
 
   return async function signup (request, log) {
     const { address, hash } = parseAddress(request.email)
@@ -66,8 +77,8 @@ export function createSignup (deps: SignupDeps): Signup {
     let stored: StoredRecord
     let cooling = false
     try {
-      stored = await upsertSubscriber(deps.store, hash, fresh, record => {
-        record.signups = capHistory([...record.signups, {
+      stored = await inTurn(hash, () => upsertSubscriber(deps.store, hash, fresh, record => {
+        record.signups = capSignups([...record.signups, {
           at, slug: pointer.slug, consentText: CONSENT_TEXT, consentVersion: CONSENT_VERSION, ip: request.ip, userAgent: request.userAgent
         }])
         // Submitting the form again is a new opt-in, unless the address bounced or complained.
@@ -80,7 +91,7 @@ export function createSignup (deps: SignupDeps): Signup {
         }
         record.updatedAt = at
         return record
-      })
+      }))
     } catch (err) {
       throw new UnavailableError('We could not record your signup just now. Please try again in a minute.', { cause: err })
     }

@@ -136,6 +136,8 @@ export async function upsertSubscriber (
       return { record, etag: await store.replace(record, known.etag) }
     } catch (err) {
       if (!(err instanceof WriteConflict)) throw err
+      // Another writer won: let it finish (jittered, growing) before reading its version.
+      await new Promise(resolve => setTimeout(resolve, Math.random() * 25 * 2 ** attempt))
       known = await store.get(addressHash)
     }
   }
@@ -165,6 +167,11 @@ export async function updateSubscriber (
     }
   }
   throw new WriteConflict()
+}
+
+/** Like capHistory, but the first signup (the original opt-in) is always kept. */
+export function capSignups<T> (items: T[]): T[] {
+  return items.length > MAX_HISTORY ? [items[0] as T, ...items.slice(items.length - MAX_HISTORY + 1)] : items
 }
 
 export function capHistory<T> (items: T[]): T[] {

@@ -225,6 +225,8 @@ export function createCatalog (options: CatalogOptions) {
     const entry = cache.get(slug)
     try {
       const found = await readPointer(slug)
+      // Unknown slugs are remembered too (one read per refresh, not per request), within a bound.
+      if (cache.size > 1000 && !cache.has(slug)) cache.clear()
       cache.set(slug, { pointer: found?.pointer ?? null, fetchedAt: Date.now() })
       return found?.pointer ?? null
     } catch (err) {

@@ -69,3 +69,12 @@ for (const input of invalid) {
     t.equal(codeOf(input), 'email_invalid')
   })
 }
+
+t.test('history caps keep the newest lines, and always the first signup (the original opt-in)', async t => {
+  const { capHistory, capSignups, MAX_HISTORY } = await import('../../src/subscribers/store.ts')
+  const items = Array.from({ length: MAX_HISTORY + 10 }, (_, i) => i)
+  t.same(capHistory(items), items.slice(10))
+  t.same(capSignups(items), [0, ...items.slice(11)])
+  t.equal(capSignups(items).length, MAX_HISTORY)
+  t.same(capSignups([1, 2]), [1, 2])
+})
