@@ -1,4 +1,5 @@
-// Benchmark stand-ins for S3 (path style, in memory, conditional writes) and SES v2, with request counters.
+// Benchmark stand-ins for S3 (path style, in memory, conditional writes) and SES v2 (optionally throttled as
+// SES throttles), with request counters.
 // Fast on purpose: the bench measures the service in front of it, so this must never be the bottleneck.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { parseArgs } from 'node:util'
@@ -30,11 +31,19 @@ export interface StandInStats {
   s3NotFound: number
   /** request body bytes received by PutObject */
   s3PutBytes: number
+  /** SendEmail calls accepted (answered 200) */
   sesSend: number
-  /** request body bytes received by SendEmail */
+  /** SendEmail calls refused for exceeding the sending rate (answered 429 TooManyRequestsException) */
+  sesThrottled: number
+  /** Date.now() when the last accepted SendEmail arrived (0: none since the counters were zeroed) */
+  sesLastSendAt: number
+  /** request body bytes received by accepted SendEmail calls */
   sesBytes: number
-  /** recipients over every SendEmail call */
+  /** recipients over every accepted SendEmail call */
   sesRecipients: number
+  /** GetAccount calls (the sending quota) */
+  sesGetAccount: number
+  /** any other SES request */
   sesOther: number
   /** requests this stand-in does not implement (answered 501), as "METHOD path" samples */
   unsupported: number
@@ -49,6 +58,16 @@ interface StoredObject {
   lastModified: string
 }
 
+/**
+ * SES's sending limits as the stand-in plays them. `sendRate` 0 accepts every SendEmail; otherwise a
+ * token bucket of `sendRate` sends per second holding at most one second's worth refuses the excess.
+ * `maxSendRate` is what GetAccount reports (by default `sendRate`, or a generous 100,000 when unthrottled).
+ */
+export interface SesLimits {
+  sendRate: number
+  maxSendRate: number
+}
+
 export interface StandIns {
   url: string
   port: number
@@ -57,6 +76,8 @@ export interface StandIns {
   reset: () => void
   /** zeroes the counters and restores the seeded objects */
   wipe: () => void
+  /** sets SES's sending limits (omitted: unthrottled, GetAccount following) and fills the send bucket */
+  limitSes: (limits: Partial<SesLimits>) => SesLimits
   close: () => Promise<void>
 }
 
@@ -71,8 +92,11 @@ function emptyStats (): StandInStats {
     s3NotFound: 0,
     s3PutBytes: 0,
     sesSend: 0,
+    sesThrottled: 0,
+    sesLastSendAt: 0,
     sesBytes: 0,
     sesRecipients: 0,
+    sesGetAccount: 0,
     sesOther: 0,
     unsupported: 0,
     unsupportedSamples: [],
@@ -99,12 +123,39 @@ function readBody (req: IncomingMessage): Promise<Buffer> {
   })
 }
 
-export function startStandIns (options: { port?: number, host?: string, bucket?: string } = {}): Promise<StandIns> {
+// What SES v2 answers past the sending rate: 429 TooManyRequestsException, "Maximum sending rate exceeded."
+// https://docs.aws.amazon.com/ses/latest/APIReference-V2/API_SendEmail.html#API_SendEmail_Errors
+// https://docs.aws.amazon.com/ses/latest/dg/manage-sending-quotas.html
+const THROTTLED_REPLY = '{"__type":"TooManyRequestsException","message":"Maximum sending rate exceeded."}'
+const UNTHROTTLED_MAX_SEND_RATE = 1e5
+
+export function startStandIns (options: { port?: number, host?: string, bucket?: string, ses?: Partial<SesLimits> } = {}): Promise<StandIns> {
   const bucket = options.bucket ?? BENCH_BUCKET
   const objects = new Map<string, StoredObject>()
   let stats = emptyStats()
   let etagCounter = 0
   let messageCounter = 0
+  let limits: SesLimits = { sendRate: 0, maxSendRate: UNTHROTTLED_MAX_SEND_RATE }
+  const sendBucket = { tokens: 0, at: 0 }
+
+  function limitSes (next: Partial<SesLimits>): SesLimits {
+    const sendRate = Math.max(0, next.sendRate ?? 0)
+    limits = { sendRate, maxSendRate: next.maxSendRate ?? (sendRate > 0 ? sendRate : UNTHROTTLED_MAX_SEND_RATE) }
+    sendBucket.tokens = sendRate
+    sendBucket.at = performance.now()
+    return limits
+  }
+
+  /** Takes a send from the bucket; false when the rate is exceeded. */
+  function maySend (): boolean {
+    if (limits.sendRate <= 0) return true
+    const now = performance.now()
+    sendBucket.tokens = Math.min(limits.sendRate, sendBucket.tokens + (now - sendBucket.at) / 1000 * limits.sendRate)
+    sendBucket.at = now
+    if (sendBucket.tokens < 1) return false
+    sendBucket.tokens -= 1
+    return true
+  }
 
   function store (key: string, body: Buffer, contentType: string): StoredObject {
     const object = { body, etag: `"${(++etagCounter).toString(16).padStart(32, '0')}"`, contentType, lastModified: new Date().toUTCString() }
@@ -232,7 +283,19 @@ export function startStandIns (options: { port?: number, host?: string, bucket?:
   async function ses (req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     const body = await readBody(req)
     if (req.method === 'POST' && path === '/v2/email/outbound-emails') {
+      if (!maySend()) {
+        stats.sesThrottled++
+        res.writeHead(429, {
+          'content-type': 'application/json',
+          'content-length': THROTTLED_REPLY.length,
+          'x-amzn-ErrorType': 'TooManyRequestsException',
+          'x-amzn-requestid': 'bench'
+        })
+        res.end(THROTTLED_REPLY)
+        return
+      }
       stats.sesSend++
+      stats.sesLastSendAt = Date.now()
       stats.sesBytes += body.length
       const sent = JSON.parse(body.toString('utf8')) as { Destination?: { ToAddresses?: string[] } }
       stats.sesRecipients += sent.Destination?.ToAddresses?.length ?? 0
@@ -241,11 +304,11 @@ export function startStandIns (options: { port?: number, host?: string, bucket?:
       res.end(reply)
       return
     }
-    stats.sesOther++
     if (req.method === 'GET' && path === '/v2/email/account') {
-      // A generous quota: the bench measures the service, not SES's sending limits.
+      stats.sesGetAccount++
+      // The throttle's rate, or unthrottled a generous quota: the bench then measures the service, not SES's limits.
       const reply = JSON.stringify({
-        SendQuota: { Max24HourSend: 1e9, MaxSendRate: 1e5, SentLast24Hours: 0 },
+        SendQuota: { MaxSendRate: limits.maxSendRate, Max24HourSend: 1e6, SentLast24Hours: 0 },
         SendingEnabled: true,
         ProductionAccessEnabled: true,
         EnforcementStatus: 'HEALTHY'
@@ -254,13 +317,22 @@ export function startStandIns (options: { port?: number, host?: string, bucket?:
       res.end(reply)
       return
     }
+    stats.sesOther++
     const reply = '{"message":"The bench stand-in does not implement this request."}'
     res.writeHead(404, { 'content-type': 'application/json', 'content-length': reply.length, 'x-amzn-errortype': 'NotFoundException' })
     res.end(reply)
   }
 
   async function control (req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-    await readBody(req)
+    const body = await readBody(req)
+    // ses: POST sets SES's sending limits from a JSON body ({"sendRate":100}; {} lifts them), GET reads
+    // them; they last until set again (reset and wipe keep them).
+    if (path === '/__bench/ses') {
+      const reply = JSON.stringify(req.method === 'POST' ? limitSes(body.length > 0 ? JSON.parse(body.toString('utf8')) as Partial<SesLimits> : {}) : limits)
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(reply) })
+      res.end(reply)
+      return
+    }
     // reset: counters only (a running server may still own objects, an outbox say);
     // wipe: counters and objects, back to the seed, for when no server is running.
     if (req.method === 'POST' && (path === '/__bench/reset' || path === '/__bench/wipe')) {
@@ -290,6 +362,7 @@ export function startStandIns (options: { port?: number, host?: string, bucket?:
   server.headersTimeout = 121_000
 
   seed()
+  limitSes(options.ses ?? {})
   return new Promise((resolve, reject) => {
     server.once('error', reject)
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
@@ -306,6 +379,7 @@ export function startStandIns (options: { port?: number, host?: string, bucket?:
           stats = emptyStats()
           seed()
         },
+        limitSes,
         close: () => new Promise<void>(resolve => {
           server.closeAllConnections()
           server.close(() => resolve())
@@ -316,9 +390,21 @@ export function startStandIns (options: { port?: number, host?: string, bucket?:
 }
 
 // As a child process: prints {"port":N} once listening, and exits when its parent closes stdin.
+// --ses-send-rate N throttles SendEmail at N per second; --ses-max-send-rate N is what GetAccount reports.
 if (import.meta.main) {
-  const { values } = parseArgs({ options: { port: { type: 'string', default: '0' }, bucket: { type: 'string', default: BENCH_BUCKET } } })
-  const standIns = await startStandIns({ port: Number(values.port), bucket: values.bucket })
+  const { values } = parseArgs({
+    options: {
+      port: { type: 'string', default: '0' },
+      bucket: { type: 'string', default: BENCH_BUCKET },
+      'ses-send-rate': { type: 'string' },
+      'ses-max-send-rate': { type: 'string' }
+    }
+  })
+  const ses: Partial<SesLimits> = {
+    ...(values['ses-send-rate'] ? { sendRate: Number(values['ses-send-rate']) } : {}),
+    ...(values['ses-max-send-rate'] ? { maxSendRate: Number(values['ses-max-send-rate']) } : {})
+  }
+  const standIns = await startStandIns({ port: Number(values.port), bucket: values.bucket, ses })
   process.stdout.write(`${JSON.stringify({ port: standIns.port })}\n`)
   process.stdin.resume()
   process.stdin.on('end', () => process.exit(0))
