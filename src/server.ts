@@ -68,4 +68,13 @@ async function main (): Promise<void> {
   }
 }
 
-await main()
+try {
+  await main()
+} catch (err) {
+  // The one failure people hit on their own machine: something already listens on a port.
+  const e = err as NodeJS.ErrnoException & { port?: number }
+  if (e.code !== 'EADDRINUSE') throw err
+  process.stderr.write(`leadlink: port ${e.port ?? ''} is already in use. Is another leadlink (or something else) running? ` +
+    'Stop it, or choose other ports with PORT, LOCAL_S3_PORT and LOCAL_SES_PORT.\n')
+  process.exit(1)
+}

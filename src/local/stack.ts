@@ -49,7 +49,22 @@ function listening (server: Server): number {
   return (server.address() as AddressInfo).port
 }
 
+/** s3rver reports a busy port as an unhandled 'error' event: check first, and say which setting. */
+async function assertPortFree (port: number, setting: string): Promise<void> {
+  if (port === 0) return
+  const { createServer } = await import('node:net')
+  await new Promise<void>((resolve, reject) => {
+    const probe = createServer()
+    probe.once('error', (err: NodeJS.ErrnoException) => {
+      reject(Object.assign(new Error(`${setting} ${port} is in use`), { code: err.code, port }))
+    })
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve()))
+  })
+}
+
 export async function startLocalStack (config: Config): Promise<LocalStack> {
+  await assertPortFree(config.LOCAL_S3_PORT, 'LOCAL_S3_PORT')
+  await assertPortFree(config.LOCAL_SES_PORT, 'LOCAL_SES_PORT')
   const dataDir = resolve(config.LOCAL_DATA_DIR, 's3')
   await mkdir(dataDir, { recursive: true })
   const { default: S3rver } = await import('s3rver')

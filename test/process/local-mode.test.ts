@@ -148,3 +148,22 @@ t.test('invalid values are all listed in one boot error', async t => {
   t.match(run.stderr, /\.env\.example/, 'points at the documented settings')
   t.equal(run.stdout, '', 'nothing started')
 })
+
+t.test('a port already in use is named in one clear line, not a stack trace', async t => {
+  const { createServer } = await import('node:net')
+  const [port, s3Port, sesPort] = await freePorts(3)
+  const squatter = createServer()
+  await new Promise<void>(resolve => squatter.listen(s3Port, '127.0.0.1', () => resolve()))
+  t.teardown(() => new Promise<void>(resolve => squatter.close(() => resolve())))
+  const run = await runNode(t, ['src/server.ts'], childEnv({
+    NODE_ENV: 'development',
+    PORT: String(port),
+    LOCAL_S3_PORT: String(s3Port),
+    LOCAL_SES_PORT: String(sesPort),
+    LOCAL_DATA_DIR: await tempDir(t)
+  }))
+  t.equal(run.code, 1)
+  t.match(run.stderr, `leadlink: port ${s3Port} is already in use.`)
+  t.match(run.stderr, 'LOCAL_S3_PORT')
+  t.notMatch(run.stderr, /\n\s+at /, 'no stack trace')
+})
