@@ -42,6 +42,7 @@ export const EnvSchema = Type.Object({
   RATE_LIMIT_REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'Redis shared by all instances for the per-IP rate limits (default: each instance counts alone)' })),
   TRUST_PROXY: Type.String({ default: 'off', description: 'off, or comma-separated addresses/CIDRs (or loopback, linklocal, uniquelocal) of the proxies whose X-Forwarded-For is believed' }),
   SNS_TOPIC_ARNS: Type.String({ default: '', pattern: '^(arn:aws[a-z-]*:sns:[a-z0-9-]+:\\d{12}:[A-Za-z0-9_-]{1,256}(\\s*,\\s*)?)*$', description: 'SNS topics whose SES bounce/complaint notifications POST /webhooks/ses accepts (comma-separated; empty turns the webhook off)' }),
+  SES_TEMPLATES: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on', description: 'store the email as an SES template and send only its data (off: send the whole email each time)' }),
   SENDER: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on', description: 'run the background sender in this process (off: accept signups only, e.g. on Lambda)' }),
   SEND_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 200, default: 16, description: 'SES calls in flight at once per instance (the rate limit still applies)' }),
   SEND_MAX_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 50, default: 8, description: 'attempts per email on throttling, 5xx or network errors before giving up' }),

@@ -9,8 +9,14 @@ export function scrubAddresses (text: string): string {
 }
 
 function scrubError (err: Error) {
+  // Not every logged `err` is an Error (some callers log only its name): never crash the logger.
+  if (!(err instanceof Error)) {
+    const plain: Record<string, unknown> = typeof err === 'object' && err !== null ? { ...err as Record<string, unknown> } : { message: String(err) }
+    for (const key of ['message', 'stack']) if (typeof plain[key] === 'string') plain[key] = scrubAddresses(plain[key] as string)
+    return plain
+  }
   const out = stdSerializers.err(err)
-  return { ...out, message: scrubAddresses(out.message), stack: scrubAddresses(out.stack) }
+  return { ...out, message: scrubAddresses(out.message ?? ''), stack: scrubAddresses(out.stack ?? '') }
 }
 
 export const REDACT_PATHS = [

@@ -115,6 +115,11 @@ export default fp(async function services (app: FastifyInstance, opts: { config:
 
   if (config.SENDER === 'on') {
     app.addHook('onReady', async () => {
+      if (config.SES_TEMPLATES === 'on') {
+        await sender.prepareTemplate(email.sesTemplate).catch(err => {
+          app.log.warn({ err: { name: (err as Error).name } }, 'SES would not store the email template: sending the whole email each time (allow ses:GetEmailTemplate and ses:CreateEmailTemplate)')
+        })
+      }
       await sendRate.start()
       outbox.start()
     })

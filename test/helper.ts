@@ -29,6 +29,8 @@ export function testConfig (overrides: Record<string, string> = {}): Config {
     // A known rate skips GetAccount; the periodic outbox scan is driven by tests that need it.
     SES_MAX_SEND_RATE: '1000',
     OUTBOX_SCAN_SECONDS: '3600',
+    // Route tests assert the whole email in the SES request; the template path has its own tests.
+    SES_TEMPLATES: 'off',
     // Bot checks and the cooldown are off unless a test is about them.
     BOT_MIN_FILL_SECONDS: '0',
     ADDRESS_COOLDOWN_SECONDS: '0',

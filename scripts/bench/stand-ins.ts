@@ -280,6 +280,8 @@ export function startStandIns (options: { port?: number, host?: string, bucket?:
     return unsupported(req, res, path)
   }
 
+  const templates = new Map<string, string>()
+
   async function ses (req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     const body = await readBody(req)
     if (req.method === 'POST' && path === '/v2/email/outbound-emails') {
@@ -302,6 +304,22 @@ export function startStandIns (options: { port?: number, host?: string, bucket?:
       const reply = `{"MessageId":"bench-${(++messageCounter).toString(36)}"}`
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': reply.length, 'x-amzn-requestid': 'bench' })
       res.end(reply)
+      return
+    }
+    // Stored templates, as SES keeps them: leadlink stores its email once and then sends only data.
+    const template = /^\/v2\/email\/templates\/([^/]+)$/.exec(path)
+    if (req.method === 'GET' && template) {
+      const found = templates.get(decodeURIComponent(template[1] as string))
+      const reply = found ?? '{"message":"Template does not exist"}'
+      res.writeHead(found ? 200 : 404, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(reply), ...(found ? {} : { 'x-amzn-errortype': 'NotFoundException' }) })
+      res.end(reply)
+      return
+    }
+    if (req.method === 'POST' && path === '/v2/email/templates') {
+      const parsed = JSON.parse(body.toString('utf8')) as { TemplateName: string }
+      templates.set(parsed.TemplateName, body.toString('utf8'))
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': 2 })
+      res.end('{}')
       return
     }
     if (req.method === 'GET' && path === '/v2/email/account') {

@@ -125,6 +125,11 @@ t.test('a form signup emails a presigned link that downloads the published PDF',
 
   const link = linkOf(t, mail)
   const url = new URL(link)
+  // Sent as an SES stored template (named by its content's hash), rendered by SES from the data.
+  const store = await (await fetch(`${stack.sesUrl}/store`)).json() as { templates: Record<string, unknown> }
+  t.match(Object.keys(store.templates), [/^leadlink-confirmation-[0-9a-f]{16}$/], 'the email template is stored in SES')
+  t.notMatch(mail.body.html, /\{\{\{?[a-z]/, 'every placeholder was filled')
+  t.notMatch(mail.body.text, /&amp;/, 'the text part is not HTML-escaped')
   t.equal(url.origin, new URL(s3Endpoint).origin, 'the link points straight at S3')
   t.equal(decodeURIComponent(url.pathname), `/${bucket}/${pointer.key}`, 'the link is for the current version')
   t.equal(url.searchParams.get('X-Amz-Expires'), String(DAY_7), 'valid for LINK_TTL_SECONDS (7 days)')

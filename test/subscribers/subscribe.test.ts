@@ -5,8 +5,8 @@ import nock from 'nock'
 import { buildApp } from '../../src/app.ts'
 import { loggerOptions } from '../../src/logging.ts'
 import { CONSENT_TEXT, CONSENT_VERSION } from '../../src/subscribers/consent.ts'
-import { build, eventually, isolateNetwork, S3_HOST, TEST_CREDENTIALS, testConfig } from '../helper.ts'
-import { ADDRESS, HASH, mockOutbox, mockPointer, mockPut, mockSes, pointer, RECORD_PATH, recorder } from '../aws-mocks.ts'
+import { build, eventually, isolateNetwork, S3_HOST, SES_HOST, TEST_CREDENTIALS, testConfig } from '../helper.ts'
+import { ADDRESS, capture, HASH, mockOutbox, mockPointer, mockPut, mockSes, pointer, RECORD_PATH, recorder, type Captured } from '../aws-mocks.ts'
 
 const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString()
 const FORM = { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': 'Mozilla/5.0 test' }
@@ -349,4 +349,63 @@ t.test('long-lived credentials: no warning at boot', async t => {
   t.teardown(() => app.close())
   await app.ready()
   t.notMatch(logs, 'temporary')
+})
+
+t.test('SES_TEMPLATES=on: the email is stored once as an SES template, and each send carries only its data', async t => {
+  isolateNetwork(t)
+  const rec = recorder()
+  t.teardown(rec.stop)
+  mockPointer({ ...pointer, title: 'Guide <to> "S3" & more' })
+  mockPut(rec)
+  mockOutbox(rec)
+  mockSes(rec)
+  const created: Captured[] = []
+  const get = nock(SES_HOST).get(/^\/v2\/email\/templates\/leadlink-confirmation-[0-9a-f]{16}$/)
+    .reply(404, { __type: 'NotFoundException', message: 'not found' }, { 'x-amzn-ErrorType': 'NotFoundException' })
+  const create = nock(SES_HOST).post('/v2/email/templates').reply(200, {})
+  capture(create, created, 'POST')
+  const app = await build(t, testConfig({ SES_TEMPLATES: 'on' }))
+  await app.ready()
+  t.ok(get.isDone() && create.isDone(), 'looked up, then created')
+  const template = created[0]?.body
+  t.match(template.TemplateName, /^leadlink-confirmation-[0-9a-f]{16}$/)
+  t.equal(template.TemplateContent.Subject, '{{{t.subject}}}')
+  t.match(template.TemplateContent.Html, 'href="{{{h.downloadUrl}}}"')
+  t.match(template.TemplateContent.Text, '{{{t.downloadUrl}}}')
+  t.notMatch(template.TemplateContent.Html, /(^|[^{])\{\{[a-zA-Z]/, 'no placeholder left in the template itself')
+
+  const res = await app.inject({ method: 'POST', url: '/subscribe', headers: FORM, payload: form({ email: ADDRESS }) })
+  t.equal(res.statusCode, 303)
+  await eventually(() => rec.sesSends[0])
+  const sent = rec.sesSends[0]?.body
+  t.notOk(sent.Content.Simple, 'no whole email in the request')
+  t.equal(sent.Content.Template.TemplateName, template.TemplateName)
+  t.match(sent.Content.Template.Headers, [{ Name: 'List-Unsubscribe' }, { Name: 'List-Unsubscribe-Post', Value: 'List-Unsubscribe=One-Click' }])
+  const data = JSON.parse(sent.Content.Template.TemplateData)
+  t.equal(data.t.title, 'Guide <to> "S3" & more', 'text values raw')
+  t.equal(data.h.title, 'Guide &lt;to&gt; &quot;S3&quot; &amp; more', 'HTML values escaped by us (triple-stash: SES adds nothing)')
+  t.equal(data.t.subject, 'Your copy of Guide <to> "S3" & more')
+  t.match(data.t.downloadUrl, /X-Amz-Expires=604800&/)
+  t.equal(data.h.downloadUrl, data.t.downloadUrl.replace(/&/g, '&amp;'))
+  t.ok(JSON.stringify(sent).length < 4000, `the request is small (${JSON.stringify(sent).length} bytes)`)
+})
+
+t.test('SES_TEMPLATES=on but SES refuses to store it: whole emails, and a warning', async t => {
+  isolateNetwork(t)
+  const rec = recorder()
+  t.teardown(rec.stop)
+  mockPointer()
+  mockPut(rec)
+  mockOutbox(rec)
+  mockSes(rec)
+  nock(SES_HOST).get(/^\/v2\/email\/templates\//).reply(403, { __type: 'AccessDeniedException', message: 'no' }, { 'x-amzn-ErrorType': 'AccessDeniedException' })
+  let logs = ''
+  const stream = new Writable({ write (chunk, _enc, cb) { logs += chunk.toString(); cb() } })
+  const app = await buildApp(testConfig({ SES_TEMPLATES: 'on' }), { clientOptions: { credentials: TEST_CREDENTIALS } }, { logger: { ...loggerOptions('info'), stream } })
+  t.teardown(() => app.close())
+  await app.ready()
+  t.match(logs, 'SES would not store the email template')
+  await app.inject({ method: 'POST', url: '/subscribe', headers: FORM, payload: form({ email: ADDRESS }) })
+  await eventually(() => rec.sesSends[0])
+  t.ok(rec.sesSends[0]?.body.Content.Simple.Body.Html.Data.length > 1000, 'the whole email is sent instead')
 })
