@@ -6,7 +6,7 @@ import type { Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { parseArgs } from 'node:util'
 import { createAwsClients } from '../aws/clients.ts'
-import { ConfigError, loadConfig, type Config } from '../config.ts'
+import { loadCliConfig, readCommandLine } from '../cli-common.ts'
 import { connectRuntime } from '../runtime.ts'
 import { exportCsv, STATUSES } from './export.ts'
 import type { SubscriberStatus } from './store.ts'
@@ -37,18 +37,9 @@ function parseCliArgs (argv: string[]) {
 }
 
 export async function runSignupsCli (argv: string[], env: Record<string, string | undefined>, io: SignupsCliIo): Promise<number> {
-  let parsed: ReturnType<typeof parseCliArgs>
-  try {
-    parsed = parseCliArgs(argv)
-  } catch (err) {
-    io.err(`${(err as Error).message}\n${USAGE}`)
-    return 2
-  }
-  const [command, ...rest] = parsed.positionals
-  if (parsed.values.help || !command) {
-    io.out(USAGE)
-    return parsed.values.help ? 0 : 2
-  }
+  const line = readCommandLine(argv, parseCliArgs, USAGE, io)
+  if (typeof line === 'number') return line
+  const { parsed, command, rest } = line
   if (command !== 'export' || rest.length > 0) {
     io.err(`${command === 'export' ? 'export takes no arguments' : `unknown command "${command}"`}\n${USAGE}`)
     return 2
@@ -59,16 +50,8 @@ export async function runSignupsCli (argv: string[], env: Record<string, string 
     return 2
   }
 
-  let config: Config
-  try {
-    config = loadConfig(env, { role: 'catalog' })
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      io.err(err.message)
-      return 1
-    }
-    throw err
-  }
+  const config = loadCliConfig(env, io)
+  if (typeof config === 'number') return config
   const runtime = await connectRuntime(config)
   const aws = createAwsClients(runtime.config, runtime.clientOptions)
   const out = parsed.values.out

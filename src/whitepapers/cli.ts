@@ -7,7 +7,7 @@ import { basename } from 'node:path'
 import { parseArgs } from 'node:util'
 import { Presets, SingleBar } from 'cli-progress'
 import { createAwsClients } from '../aws/clients.ts'
-import { ConfigError, loadConfig, type Config } from '../config.ts'
+import { loadCliConfig, readCommandLine } from '../cli-common.ts'
 import { DomainError } from '../errors.ts'
 import { connectRuntime } from '../runtime.ts'
 import { createCatalog, DEFAULT_SLUG, isPdfHead, type Catalog, type PdfSource, type VersionInfo } from './catalog.ts'
@@ -118,18 +118,9 @@ async function list (catalog: Catalog, slug: string | undefined, io: CliIo): Pro
 }
 
 export async function runWhitepaperCli (argv: string[], env: Record<string, string | undefined>, io: CliIo): Promise<number> {
-  let parsed: ReturnType<typeof parseCliArgs>
-  try {
-    parsed = parseCliArgs(argv)
-  } catch (err) {
-    io.err(`${(err as Error).message}\n${USAGE}`)
-    return 2
-  }
-  const [command, ...rest] = parsed.positionals
-  if (parsed.values.help || !command) {
-    io.out(USAGE)
-    return parsed.values.help ? 0 : 2
-  }
+  const line = readCommandLine(argv, parseCliArgs, USAGE, io)
+  if (typeof line === 'number') return line
+  const { parsed, command, rest } = line
   if (!COMMANDS.has(command)) {
     io.err(`unknown command "${command}"\n${USAGE}`)
     return 2
@@ -140,16 +131,8 @@ export async function runWhitepaperCli (argv: string[], env: Record<string, stri
     return 2
   }
 
-  let config: Config
-  try {
-    config = loadConfig(env, { role: 'catalog' })
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      io.err(err.message)
-      return 1
-    }
-    throw err
-  }
+  const config = loadCliConfig(env, io)
+  if (typeof config === 'number') return config
 
   // Refuse what is plainly wrong before connecting to anything.
   let file: { path: string, info: Stats } | undefined
