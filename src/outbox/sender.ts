@@ -96,7 +96,6 @@ export function createOutboxSender (options: OutboxSenderOptions) {
   const ready: Ready[] = []
   const timers = new Set<NodeJS.Timeout>()
   const inFlight = new Set<Promise<void>>()
-  const recordQueue: Array<{ hash: string, known: StoredRecord | undefined, delivery: Delivery }> = []
   const suppressed = new Set<string>()
   const abort = new AbortController()
   const sentTimes: number[] = []
@@ -105,7 +104,6 @@ export function createOutboxSender (options: OutboxSenderOptions) {
   let stopping = false
   let loop: Promise<void> | undefined
   let scanner: Promise<void> | undefined
-  let recorder: Promise<void> | undefined
 
   function notify (): void {
     const w = wake
@@ -197,20 +195,12 @@ export function createOutboxSender (options: OutboxSenderOptions) {
     else await updateSubscriber(options.subscribers, hash, apply)
   }
 
-  /** Failures go onto the subscriber's history, where marketers see them. */
-  async function recordLoop (): Promise<void> {
-    while (!stopping || recordQueue.length > 0) {
-      const next = recordQueue.shift()
-      if (!next) {
-        if (stopping) return
-        await sleep(recordQueue.length > 0 ? 20 : 200)
-        continue
-      }
-      try {
-        await recordOnSubscriber(next.hash, next.known, next.delivery)
-      } catch (err) {
-        log.warn({ err, addressHash: next.hash.slice(0, 12) }, 'could not record a delivery on the subscriber')
-      }
+  /** Failures go onto the subscriber's history, where marketers see them (they are rare: written at once). */
+  async function recordFailure (work: Work, item: OutboxItem, delivery: Delivery): Promise<void> {
+    try {
+      await recordOnSubscriber(item.addressHash, work.recordEtags.get(item.id), delivery)
+    } catch (err) {
+      log.warn({ err, addressHash: item.addressHash.slice(0, 12) }, 'could not record a failed delivery on the subscriber')
     }
   }
 
@@ -240,7 +230,7 @@ export function createOutboxSender (options: OutboxSenderOptions) {
     if (!pointer) {
       work.batch.done[item.id] = 'failed'
       fail('whitepaper_gone')
-      recordQueue.unshift({ hash: item.addressHash, known: work.recordEtags.get(item.id), delivery: { ...base, status: 'failed', error: 'whitepaper_gone' } })
+      await recordFailure(work, item, { ...base, status: 'failed', error: 'whitepaper_gone' })
       return
     }
     const link = await options.links.mint(pointer, options.linkTtlSeconds)
@@ -288,8 +278,7 @@ export function createOutboxSender (options: OutboxSenderOptions) {
       delete work.batch.retries[item.id]
       fail(reason)
       log.error({ ...fields, reason, attempts }, 'email not sent: giving up on this recipient')
-      // Failures are written first, so that marketers see them even under load.
-      recordQueue.unshift({ hash: item.addressHash, known: work.recordEtags.get(item.id), delivery: { ...base, status: 'failed', error: reason } })
+      await recordFailure(work, item, { ...base, status: 'failed', error: reason })
     }
   }
 
@@ -397,7 +386,6 @@ export function createOutboxSender (options: OutboxSenderOptions) {
       if (loop) return
       loop = run()
       scanner = scanLoop()
-      recorder = recordLoop()
     },
 
     /** A batch this instance just wrote (and holds the lease on): send it right away. */
@@ -474,7 +462,6 @@ export function createOutboxSender (options: OutboxSenderOptions) {
           await checkpoint(work, true)
         }
       })), deadline])
-      await Promise.race([recorder, deadline])
       ready.length = 0
     }
   }
