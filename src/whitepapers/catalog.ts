@@ -41,15 +41,7 @@ export interface WhitepaperPointer {
 }
 
 /** The contents of `whitepapers/<slug>/versions/<version>/meta.json`: enough to rebuild a pointer. */
-export interface VersionMeta {
-  slug: string
-  version: string
-  key: string
-  filename: string
-  title: string
-  description: string
-  size: number
-  sha256: string
+export interface VersionMeta extends Omit<WhitepaperPointer, 'activatedAt'> {
   createdAt: string
   /** publish: uploaded by the CLI or the server; upload: a browser upload checked by /admin; legacy: published before meta.json existed */
   source: 'publish' | 'upload' | 'legacy'
