@@ -12,7 +12,8 @@ const VERSION = '20260304T050607Z-1a2b3c4d'
 const EMPTY_LIST = `<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><Name>${BUCKET}</Name><IsTruncated>false</IsTruncated></ListBucketResult>`
 
 function adminConfig (overrides: Record<string, string> = {}) {
-  return testConfig({ ADMIN_TOKEN: TOKEN, ...overrides })
+  // No sender: its outbox scan would take the ListObjectsV2 answers mocked for the catalog.
+  return testConfig({ ADMIN_TOKEN: TOKEN, SENDER: 'off', ...overrides })
 }
 
 /** Logs in and returns the session cookie (name=value) and the page's CSRF token. */
