@@ -16,8 +16,16 @@ import { loggerOptions } from './logging.ts'
 import metrics from './metrics.ts'
 import openapi from './openapi.ts'
 import readiness from './health/readiness.ts'
+import { loadPrecompiled, precompiledCompilers, type CompileStats } from './schema/precompiled.ts'
 
 export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** how many route schemas came precompiled from the build, and how many were compiled at start-up */
+    schemaStats: CompileStats
+  }
+}
 
 export interface BuildOptions {
   logger?: FastifyServerOptions['logger']
@@ -31,6 +39,8 @@ function trustProxy (value: string): FastifyServerOptions['trustProxy'] {
 }
 
 export async function buildApp (config: Config, deps: ServiceDeps = {}, options: BuildOptions = {}): Promise<App> {
+  // Validators and serializers come from the build (no Ajv or code generation at start-up).
+  const { stats, ...compilersFactory } = precompiledCompilers(loadPrecompiled())
   const app = Fastify({
     logger: options.logger ?? loggerOptions(config.LOG_LEVEL),
     bodyLimit: config.BODY_LIMIT_BYTES,
@@ -43,8 +53,15 @@ export async function buildApp (config: Config, deps: ServiceDeps = {}, options:
     // Malformed percent-encoding and over-long params fail in the router, before any error handler:
     // answer them like every other error rather than with Fastify's JSON echoing the path.
     frameworkErrors: (err, request, reply) => sendProblem(request, reply, toProblem(err), new URL(config.publicUrl).host),
+    schemaController: { compilersFactory },
     ...options.fastify
   }).withTypeProvider<TypeBoxTypeProvider>()
+  app.decorate('schemaStats', stats)
+  app.addHook('onReady', async () => {
+    if (stats.compiled > 0) {
+      app.log.info({ precompiled: stats.precompiled, compiled: stats.compiled }, 'some route schemas were compiled at start-up: `npm run build` precompiles them')
+    }
+  })
 
   await app.register(formbody, { bodyLimit: config.BODY_LIMIT_BYTES })
   await app.register(securityHeaders, { config })

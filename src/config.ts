@@ -1,6 +1,7 @@
 // Configuration: the one place that reads the environment; boot fails with every problem listed.
-import { envSchema } from 'env-schema'
+import { Ajv, type ValidateFunction } from 'ajv'
 import { Type, type Static } from 'typebox'
+import { instantiate, loadPrecompiled, schemaKey } from './schema/precompiled.ts'
 
 const Port = (def: number, description: string) =>
   Type.Integer({ minimum: 0, maximum: 65535, default: def, description })
@@ -61,6 +62,20 @@ export const EnvSchema = Type.Object({
 
 export type Env = Static<typeof EnvSchema>
 
+/** Strings from the environment become numbers and booleans; defaults fill what is unset. */
+export const ENV_AJV_OPTIONS = { allErrors: true, useDefaults: true, coerceTypes: true, allowUnionTypes: true } as const
+/** Where the build keeps the config validator (see src/schema/precompiled.ts). */
+export const ENV_SCHEMA_KEY = schemaKey('config', [EnvSchema, ENV_AJV_OPTIONS])
+
+let envValidator: ValidateFunction | undefined
+/** The build's validator when it matches this schema, else compiled here (and kept). */
+function validateEnv (): ValidateFunction {
+  if (envValidator) return envValidator
+  const factory = loadPrecompiled()?.validators[ENV_SCHEMA_KEY]
+  envValidator = factory ? instantiate<ValidateFunction>(factory) : new Ajv(ENV_AJV_OPTIONS).compile(EnvSchema)
+  return envValidator
+}
+
 export type Config = Env & {
   /** local: emulators in-process; aws: real (or configured) endpoints */
   mode: 'local' | 'aws'
@@ -105,13 +120,11 @@ export function loadConfig (source: Record<string, string | undefined>, options:
   }
   const problems: string[] = []
   let env: Env | undefined
-  try {
-    env = envSchema<Env>({ schema: EnvSchema, data, dotenv: false })
-  } catch (err) {
-    const issues = (err as { errors?: AjvIssue[] }).errors
-    if (!issues) throw err
-    problems.push(...new Set(issues.map(describe)))
-  }
+  const validate = validateEnv()
+  // It coerces and fills in defaults in place.
+  const candidate: Record<string, unknown> = { ...data }
+  if (validate(candidate)) env = candidate as Env
+  else problems.push(...new Set((validate.errors ?? []).map(describe)))
   if (data.NODE_ENV === 'production') {
     for (const name of role === 'server' ? REQUIRED_IN_PRODUCTION : ['S3_BUCKET'] as const) {
       if (data[name] === undefined) problems.push(`${name} is required when NODE_ENV=production`)

@@ -5,7 +5,8 @@ import type { App } from '../app.ts'
 
 export const HealthSchema = Type.Object({ status: Type.Literal('ok', { description: 'always ok while the process serves requests' }) })
 
-const CheckResultSchema = Type.Union([Type.Literal('ok'), Type.Literal('failed'), Type.Literal('timeout')], { description: 'ok, failed, or timeout (no answer within READY_TIMEOUT_MS)' })
+// An enum of strings, not a union: the serializer writes it as a string, without an Ajv to pick a branch.
+const CheckResultSchema = Type.Enum(['ok', 'failed', 'timeout'], { type: 'string', description: 'ok, failed, or timeout (no answer within READY_TIMEOUT_MS)' })
 
 export const ReadySchema = Type.Object({
   status: Type.Literal('ready', { description: 'every check passed' }),
