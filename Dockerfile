@@ -1,5 +1,6 @@
-# leadlink container image. The email templates are compiled with mjml (a devDependency) in the build
-# stage; the runtime stage holds production dependencies only and runs the TypeScript sources on Node 24.
+# leadlink container image. The build stage compiles the emails (mjml), precompiles the schemas and
+# bundles the server (esbuild), all devDependencies; the runtime stage holds production dependencies
+# and the build's output, and runs the bundle on Node 24.
 FROM node:24-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -11,12 +12,16 @@ FROM node:24-slim
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000
 WORKDIR /app
 COPY package.json package-lock.json ./
+# Production dependencies: the precompiled schemas load Ajv's and fast-json-stringify's runtime helpers,
+# and the landing page serves the ALTCHA widget, from node_modules.
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
-COPY src ./src
 COPY public ./public
+# The CLIs (`node scripts/whitepaper.ts`, `node scripts/signups.ts`) run from the sources.
+COPY src ./src
 COPY scripts ./scripts
 COPY --from=build /app/templates ./templates
+COPY --from=build /app/dist ./dist
 USER node
 EXPOSE 3000
-# `npm start` would rebuild the templates (mjml is not installed here): run the server directly.
-CMD ["node", "src/server.ts"]
+# `npm start` would rebuild first (the build tools are devDependencies): run the bundle directly.
+CMD ["node", "dist/node/server.mjs"]

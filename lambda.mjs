@@ -1,3 +1,3 @@
-// AWS Lambda entry point: handler "lambda.handler". The Lambda runtime only loads .js/.mjs/.cjs
-// files; Node 24 strips the TypeScript types of src/ itself, as it does for `npm start`.
-export { handler } from './src/lambda.ts'
+// AWS Lambda entry point: handler "lambda.handler". The Lambda runtime loads this file; it is the
+// bundle `npm run build` makes of src/lambda.ts (one file to load at a cold start, no types to strip).
+export { handler } from './dist/node/lambda.mjs'

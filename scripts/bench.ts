@@ -2,7 +2,7 @@
 // burst against a throttled SES, POST /subscribe throughput against a naive route.
 // Prints figures only (no thresholds enforced); everything runs on 127.0.0.1 against in-memory S3/SES stand-ins.
 import { spawnSync } from 'node:child_process'
-import { mkdirSync, readdirSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs'
 import { availableParallelism, cpus } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -28,7 +28,7 @@ const { values: opts } = parseArgs({
     'mint-runs': { type: 'string', default: '5' },
     'mint-warmup': { type: 'string', default: '20000' },
     only: { type: 'string', default: 'all' },
-    leadlink: { type: 'string', default: 'src/server.ts' },
+    leadlink: { type: 'string', default: 'dist/node/server.mjs' },
     budget: { type: 'string', default: '230' },
     profile: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false }
@@ -37,7 +37,7 @@ const { values: opts } = parseArgs({
 if (opts.help) {
   process.stdout.write(`usage: npm run bench -- [--startup-runs 5] [--rounds 3] [--duration 10] [--warmup 3]
        [--connections 32] [--bursts 3] [--mint-runs 5] [--mint-warmup 20000] [--only all|startup,mint,burst,subscribe]
-       [--leadlink src/server.ts] [--budget 230] [--profile]
+       [--leadlink dist/node/server.mjs] [--budget 230] [--profile]
 --only      the sections to run, comma-separated (all: every one):
               startup    start-up time and memory against a bare Fastify app
               mint       µs per download link against the SDK's getSignedUrl, in process
@@ -46,8 +46,8 @@ if (opts.help) {
 --bursts    signup bursts, each against a new server (the summary takes their medians)
 --budget    seconds the whole run may take when extra bursts or /subscribe rounds (as many as planned,
             at most) replace ones that other processes disturbed; the planned ones always run
---leadlink  another entry to measure (the src/server.ts of a worktree, say) to compare a change; link
-            minting loads that worktree's src/whitepapers/download-links.ts
+--leadlink  another entry to measure (the dist/node/server.mjs of a worktree, say) to compare a change;
+            that tree is built first, and link minting loads its src/whitepapers/download-links.ts
 --profile   runs the burst and /subscribe servers under --cpu-prof and summarises where their CPU goes;
             the profiler slows them, so compare the profiles, not those figures (artifacts/bench-profiles/)
 `)
@@ -72,15 +72,27 @@ const BURSTS = Number(opts.bursts)
 const MINT_RUNS = Number(opts['mint-runs'])
 const MINT_WARMUP = Number(opts['mint-warmup'])
 
-type Target = 'leadlink' | 'bare' | 'naive'
-const ENTRY: Record<Target, string> = {
-  leadlink: resolve(ROOT, opts.leadlink),
-  bare: join(ROOT, 'scripts/bench/bare-server.ts'),
-  naive: join(ROOT, 'scripts/bench/naive-server.ts')
+type Target = 'leadlink' | 'bare' | 'naive' | 'bundled-bare' | 'sources'
+const LEADLINK_ENTRY = resolve(ROOT, opts.leadlink)
+/** The checkout the measured leadlink comes from: the nearest folder above its entry with a package.json. */
+function checkoutOf (file: string): string {
+  for (let dir = dirname(file); dir !== dirname(dir); dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir
+  }
+  throw new Error(`bench: no package.json above ${file}`)
 }
-
-/** The checkout the measured leadlink comes from: its entry is <root>/src/server.ts. */
-const LEADLINK_ROOT = dirname(dirname(ENTRY.leadlink))
+const LEADLINK_ROOT = checkoutOf(LEADLINK_ENTRY)
+const ENTRY: Record<Target, string> = {
+  // What `npm start` runs: the build's bundle.
+  leadlink: LEADLINK_ENTRY,
+  // The issue's reference: a bare Fastify app with the same SDK clients, run as people write it.
+  bare: join(ROOT, 'scripts/bench/bare-server.ts'),
+  naive: join(ROOT, 'scripts/bench/naive-server.ts'),
+  // Like for like: the bare app bundled exactly as leadlink is (bundling speeds any app up).
+  'bundled-bare': join(ROOT, 'dist/bench/bare-server.mjs'),
+  // leadlink without its build: Node strips the types of each source file at start-up.
+  sources: join(LEADLINK_ROOT, 'src/server.ts')
+}
 
 const median = (xs: number[]): number => {
   const s = xs.filter(x => !Number.isNaN(x)).sort((a, b) => a - b)
@@ -171,7 +183,7 @@ function othersPct (machine: number, ours: number, wallMs: number): number {
 
 interface StartupSample { ms: number, rssReady: number, rssWarm: number, othersPct: number }
 
-async function startupOnce (target: 'leadlink' | 'bare'): Promise<StartupSample> {
+async function startupOnce (target: StartupTarget): Promise<StartupSample> {
   const port = await freePort()
   // Our own CPU: the bench, every server it started and reaped, and the idle stand-ins.
   const own = () => cpuMs('self', true) + cpuMs(standIns.pid)
@@ -199,30 +211,46 @@ function nodeBaselineMs (): number {
   return performance.now() - t0
 }
 
+/** leadlink as `npm start` runs it and the issue's reference first; then the like-for-like pair. */
+const STARTUP_TARGETS = ['leadlink', 'bare', 'bundled-bare', 'sources'] as const
+type StartupTarget = typeof STARTUP_TARGETS[number]
 interface StartupResult { ms: number, rssReady: number, rssWarm: number, used: number, of: number }
-interface StartupBench { leadlink: StartupResult, bare: StartupResult, nodeMs: number, quietRuns: number }
+interface StartupBench { results: Record<StartupTarget, StartupResult>, nodeMs: number, quietRuns: number }
+
+/** The bare reference app bundled with leadlink's own esbuild settings (scripts/build.ts). */
+async function bundleBare (): Promise<void> {
+  const { build } = await import('esbuild')
+  const { BUNDLE_OPTIONS } = await import('./build.ts')
+  await build({ ...BUNDLE_OPTIONS, splitting: false, absWorkingDir: ROOT, entryPoints: { 'bare-server': 'scripts/bench/bare-server.ts' }, outdir: dirname(ENTRY['bundled-bare']) })
+}
 
 async function benchStartup (): Promise<StartupBench> {
-  log(`\n== start-up: ${STARTUP_RUNS} runs each, alternating; spawn → first /healthz 200, RSS then and after 300 × /healthz`)
-  const samples: Record<'leadlink' | 'bare', StartupSample[]> = { leadlink: [], bare: [] }
+  await bundleBare()
+  log(`\n== start-up: ${STARTUP_RUNS} runs each, rotating the order; spawn → first /healthz 200, RSS then and after 300 × /healthz`)
+  log(`  leadlink      ${ENTRY.leadlink} (what npm start runs)`)
+  log(`  bare          ${ENTRY.bare} (Fastify + the same SDK clients)`)
+  log(`  bundled-bare  the same bare app, bundled as leadlink is`)
+  log(`  sources       ${ENTRY.sources} (leadlink without its build)`)
+  const samples = Object.fromEntries(STARTUP_TARGETS.map(t => [t, [] as StartupSample[]])) as Record<StartupTarget, StartupSample[]>
   const baseline: number[] = []
   for (let i = 0; i < STARTUP_RUNS; i++) {
-    const order: Array<'leadlink' | 'bare'> = i % 2 === 0 ? ['leadlink', 'bare'] : ['bare', 'leadlink']
+    const order = STARTUP_TARGETS.map((_, k) => STARTUP_TARGETS[(k + i) % STARTUP_TARGETS.length] as StartupTarget)
     for (const target of order) {
       const s = await startupOnce(target)
       samples[target].push(s)
-      log(`  run ${i + 1} ${target.padEnd(8)} ${fmt(s.ms).padStart(5)} ms   RSS ${fmt(s.rssReady, 1)} MB → ${fmt(s.rssWarm, 1)} MB` +
+      log(`  run ${i + 1} ${target.padEnd(13)} ${fmt(s.ms).padStart(5)} ms   RSS ${fmt(s.rssReady, 1)} MB → ${fmt(s.rssWarm, 1)} MB` +
         (s.othersPct > NOISY_PCT ? `   (other processes used ${fmt(s.othersPct)}% CPU meanwhile)` : ''))
     }
     baseline.push(nodeBaselineMs())
   }
-  // Only runs where neither start-up had competition, when there are some (see printSummary).
-  const quiet = samples.leadlink.map((s, i) => s.othersPct <= NOISY_PCT && (samples.bare[i]?.othersPct ?? Infinity) <= NOISY_PCT)
+  // Only runs where no start-up had competition, when there are some (see printSummary).
+  const quiet = samples.leadlink.map((_, i) => STARTUP_TARGETS.every(target => (samples[target][i]?.othersPct ?? Infinity) <= NOISY_PCT))
   const summarise = (all: StartupSample[]): StartupResult => {
     const xs = quiet.some(Boolean) ? all.filter((_, i) => quiet[i]) : all
     return { ms: median(xs.map(s => s.ms)), rssReady: median(xs.map(s => s.rssReady)), rssWarm: median(xs.map(s => s.rssWarm)), used: xs.length, of: all.length }
   }
-  return { leadlink: summarise(samples.leadlink), bare: summarise(samples.bare), nodeMs: median(baseline), quietRuns: quiet.filter(Boolean).length }
+  const results = Object.fromEntries(STARTUP_TARGETS.map(t => [t, summarise(samples[t])])) as Record<StartupTarget, StartupResult>
+  return { results, nodeMs: median(baseline), quietRuns: quiet.filter(Boolean).length }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -668,14 +696,20 @@ function printSummary ({ startup, mint, burst, load }: Results, seconds: number)
   log(row('', 'leadlink', 'reference', 'ratio', 'target'))
   if (startup) {
     log('  start-up and memory')
-    const { leadlink: l, bare: b } = startup
+    const { leadlink: l, bare: b, 'bundled-bare': bb, sources: src } = startup.results
     log(row('start-up ms', fmt(l.ms), `bare ${fmt(b.ms)}`, fmt(l.ms / b.ms, 2), '≤ 1.2'))
     log(row('RSS at first /healthz MB', fmt(l.rssReady, 1), `bare ${fmt(b.rssReady, 1)}`, fmt(l.rssReady / b.rssReady, 2), '≤ 1.2'))
     log(row('RSS after 300 /healthz MB', fmt(l.rssWarm, 1), `bare ${fmt(b.rssWarm, 1)}`, fmt(l.rssWarm / b.rssWarm, 2), '≤ 1.2'))
+    log('  like for like: both bundled (no target; how much of the gain is the bundling itself)')
+    log(row('start-up ms', fmt(l.ms), `b.bare ${fmt(bb.ms)}`, fmt(l.ms / bb.ms, 2)))
+    log(row('RSS at first /healthz MB', fmt(l.rssReady, 1), `b.bare ${fmt(bb.rssReady, 1)}`, fmt(l.rssReady / bb.rssReady, 2)))
+    log('  leadlink from its sources, without the build (no target)')
+    log(row('start-up ms', fmt(src.ms), `bare ${fmt(b.ms)}`, fmt(src.ms / b.ms, 2)))
+    log(row('RSS at first /healthz MB', fmt(src.rssReady, 1), `bare ${fmt(b.rssReady, 1)}`, fmt(src.rssReady / b.rssReady, 2)))
     log(row('(node -e 0 alone: ms)', '', fmt(startup.nodeMs)))
-    if (startup.quietRuns < startup.leadlink.of) {
+    if (startup.quietRuns < l.of) {
       log(startup.quietRuns > 0
-        ? `  (other processes competed for the CPUs during some start-ups; the start-up medians use the ${startup.quietRuns} of ${startup.leadlink.of} runs where neither server had competition)`
+        ? `  (other processes competed for the CPUs during some start-ups; the start-up medians use the ${startup.quietRuns} of ${l.of} runs where no server had competition)`
         : '  (other processes competed for the CPUs during every start-up run: rerun on a quiet machine)')
     }
   }
@@ -772,10 +806,10 @@ async function main (): Promise<void> {
   let burst: BurstResult[] | undefined
   let load: { leadlink: LoadResult[], naive: LoadResult[] } | undefined
   if (wants('startup') || wants('burst') || wants('subscribe')) {
-    // The server reads compiled email templates at boot: build them once, as `npm start` would
-    // (in the tree that --leadlink points into).
-    const build = spawnSync(process.execPath, [join(LEADLINK_ROOT, 'scripts/build-templates.ts')], { cwd: LEADLINK_ROOT, stdio: 'inherit' })
-    if (build.status !== 0) throw new Error('the template build (npm run build) failed')
+    // What `npm start` runs is the build's output: build it, as `npm start` would (in the tree that
+    // --leadlink points into).
+    const build = spawnSync(process.execPath, [join(LEADLINK_ROOT, 'scripts/build.ts')], { cwd: LEADLINK_ROOT, stdio: 'inherit' })
+    if (build.status !== 0) throw new Error('the build (npm run build) failed')
     await startStandIns()
     startup = wants('startup') ? await benchStartup() : undefined
     // An extra burst must leave time for the planned /subscribe rounds (their warm-up, load and settling).

@@ -12,28 +12,30 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url))
 export const BUNDLE_DIR = fileURLToPath(new URL('../dist/node/', import.meta.url))
 
 /**
- * Local mode's emulators and the build's own tools stay out (devDependencies, loaded only on
- * `npm start` without a bucket). Everything else is bundled; the bundle sits two folders below the
- * project root, as the sources do, so that files found relative to a module (public/, templates/,
- * dist/schemas.cjs) resolve the same from both.
+ * How everything is bundled (the bench bundles its bare reference app the same way). Local mode's
+ * emulators and the build's own tools stay out: devDependencies, loaded only on `npm start` without
+ * a bucket. Everything else is in.
+ */
+export const BUNDLE_OPTIONS = {
+  bundle: true,
+  splitting: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node24',
+  outExtension: { '.js': '.mjs' },
+  external: ['s3rver', 'aws-ses-v2-local', 'mjml'],
+  // Bundled CommonJS packages call require(): give the ES module one.
+  banner: { js: "import { createRequire as __leadlinkRequire } from 'node:module'; const require = __leadlinkRequire(import.meta.url);" },
+  logLevel: 'warning'
+} satisfies esbuild.BuildOptions
+
+/**
+ * The bundle sits two folders below the project root, as the sources do, so that files found
+ * relative to a module (public/, templates/, dist/schemas.cjs) resolve the same from both.
  */
 export async function bundle (outdir = BUNDLE_DIR): Promise<void> {
   await rm(outdir, { recursive: true, force: true })
-  await esbuild.build({
-    absWorkingDir: ROOT,
-    entryPoints: { server: 'src/server.ts', lambda: 'src/lambda.ts' },
-    outdir,
-    bundle: true,
-    splitting: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node24',
-    outExtension: { '.js': '.mjs' },
-    external: ['s3rver', 'aws-ses-v2-local', 'mjml'],
-    // Bundled CommonJS packages call require(): give the ES module one.
-    banner: { js: "import { createRequire as __leadlinkRequire } from 'node:module'; const require = __leadlinkRequire(import.meta.url);" },
-    logLevel: 'warning'
-  })
+  await esbuild.build({ ...BUNDLE_OPTIONS, absWorkingDir: ROOT, entryPoints: { server: 'src/server.ts', lambda: 'src/lambda.ts' }, outdir })
 }
 
 if (import.meta.main) {

@@ -6,6 +6,8 @@ import { EnvSchema } from '../../src/config.ts'
 import type { Teardown } from '../helper.ts'
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+/** What `npm start` runs: the build's bundle of src/server.ts (npm test builds it first). */
+export const SERVER_ENTRY = 'dist/node/server.mjs'
 /** The project's Node 24 (the `node` devDependency), never the system one. */
 export const NODE = fileURLToPath(new URL('../../node_modules/.bin/node', import.meta.url))
 

@@ -1,4 +1,4 @@
-// The real process: `node src/server.ts` in local mode (emulators in-process), its shutdown and restart,
+// The real process: `npm start`'s `node dist/node/server.mjs` (the build's bundle) in local mode (emulators in-process), its shutdown and restart,
 // and the boot errors of a misconfigured production start.
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
@@ -7,7 +7,7 @@ import t from 'tap'
 import type { SubscriberRecord } from '../../src/subscribers/store.ts'
 import type { WhitepaperPointer } from '../../src/whitepapers/catalog.ts'
 import { eventually, extractLink, tempDir, type StoredEmail } from '../helper.ts'
-import { childEnv, freePorts, runNode, spawnNode, waitForOutput, type NodeProcess } from './child.ts'
+import { SERVER_ENTRY, childEnv, freePorts, runNode, spawnNode, waitForOutput, type NodeProcess } from './child.ts'
 
 const SAMPLE_TITLE = 'The Illustrated Guide to Presigned Links'
 const SAMPLE_FILENAME = 'illustrated-guide-to-presigned-links.pdf'
@@ -18,7 +18,7 @@ const sha256 = (data: string | Uint8Array) => createHash('sha256').update(data).
 interface Started { proc: NodeProcess, landing: string, inbox: string }
 
 async function startServer (t: Parameters<typeof spawnNode>[0], env: Record<string, string>): Promise<Started> {
-  const proc = spawnNode(t, ['src/server.ts'], env)
+  const proc = spawnNode(t, [SERVER_ENTRY], env)
   const [, landing = '', inbox = ''] = await waitForOutput(proc, /landing page\s+(\S+)\n\s+inbox\s+(\S+)\n/)
   return { proc, landing, inbox }
 }
@@ -115,7 +115,7 @@ t.test('npm start without S3_BUCKET runs local mode, stops gracefully and keeps 
 
 t.test('NODE_ENV=production with nothing set exits with one error naming every missing setting', async t => {
   const [port, s3Port, sesPort] = await freePorts(3)
-  const run = await runNode(t, ['src/server.ts'], childEnv({
+  const run = await runNode(t, [SERVER_ENTRY], childEnv({
     NODE_ENV: 'production',
     // Were it to fall back to local mode, it would at least not collide with anything.
     PORT: String(port),
@@ -133,7 +133,7 @@ t.test('NODE_ENV=production with nothing set exits with one error naming every m
 
 t.test('invalid values are all listed in one boot error', async t => {
   const [s3Port, sesPort] = await freePorts(2)
-  const run = await runNode(t, ['src/server.ts'], childEnv({
+  const run = await runNode(t, [SERVER_ENTRY], childEnv({
     NODE_ENV: 'development',
     LINK_TTL_SECONDS: '999999',
     PORT: 'abc',
@@ -155,7 +155,7 @@ t.test('a port already in use is named in one clear line, not a stack trace', as
   const squatter = createServer()
   await new Promise<void>(resolve => squatter.listen(s3Port, '127.0.0.1', () => resolve()))
   t.teardown(() => new Promise<void>(resolve => squatter.close(() => resolve())))
-  const run = await runNode(t, ['src/server.ts'], childEnv({
+  const run = await runNode(t, [SERVER_ENTRY], childEnv({
     NODE_ENV: 'development',
     PORT: String(port),
     LOCAL_S3_PORT: String(s3Port),

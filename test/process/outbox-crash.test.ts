@@ -6,7 +6,7 @@ import { ListObjectsV2Command, GetObjectCommand, S3Client } from '@aws-sdk/clien
 import { createCatalog } from '../../src/whitepapers/catalog.ts'
 import type { OutboxBatch } from '../../src/outbox/store.ts'
 import { eventually, sentEmails, startEmulators, type Emulators, type Teardown } from '../helper.ts'
-import { childEnv, freePorts, spawnNode, waitForOutput, type NodeProcess } from './child.ts'
+import { SERVER_ENTRY, childEnv, freePorts, spawnNode, waitForOutput, type NodeProcess } from './child.ts'
 
 const SAMPLE = await readFile(new URL('../../scripts/sample-whitepaper.pdf', import.meta.url))
 
@@ -41,7 +41,7 @@ function serverEnv (stack: Emulators, port: number, overrides: Record<string, st
 }
 
 async function startServer (t: Teardown, env: Record<string, string>): Promise<{ proc: NodeProcess, base: string }> {
-  const proc = spawnNode(t, ['src/server.ts'], env)
+  const proc = spawnNode(t, [SERVER_ENTRY], env)
   const match = await waitForOutput(proc, /"msg":"Server listening at (http:\/\/127\.0\.0\.1:\d+)"/)
   return { proc, base: match[1] as string }
 }
