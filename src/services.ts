@@ -113,19 +113,25 @@ export default fp(async function services (app: FastifyInstance, opts: { config:
     : undefined
   app.decorate('services', { config, aws, catalog, links, subscribers, signup, recipientLinks, outbox, formStamps, ...(altcha ? { altcha } : {}), site })
 
+  // The sender starts beside the server, not before it: its SES round trips (the stored template,
+  // the account's sending rate) must not hold up serving. Signups queue durably meanwhile.
+  let senderStarting: Promise<void> | undefined
   if (config.SENDER === 'on') {
     app.addHook('onReady', async () => {
-      if (config.SES_TEMPLATES === 'on') {
-        await sender.prepareTemplate(email.sesTemplate).catch(err => {
-          app.log.warn({ err: { name: (err as Error).name } }, 'SES would not store the email template: sending the whole email each time (allow ses:GetEmailTemplate and ses:CreateEmailTemplate)')
-        })
-      }
-      await sendRate.start()
-      outbox.start()
+      senderStarting = (async () => {
+        if (config.SES_TEMPLATES === 'on') {
+          await sender.prepareTemplate(email.sesTemplate).catch(err => {
+            app.log.warn({ err: { name: (err as Error).name } }, 'SES would not store the email template: sending the whole email each time (allow ses:GetEmailTemplate and ses:CreateEmailTemplate)')
+          })
+        }
+        await sendRate.start()
+        outbox.start()
+      })()
     })
   }
   // In-flight sends finish (within the grace period); the rest stays queued for the next instance.
   app.addHook('preClose', async () => {
+    await senderStarting
     sendRate.stop()
     await outbox.stop(config.SHUTDOWN_GRACE_SECONDS * 1000)
   })

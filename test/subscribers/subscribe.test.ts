@@ -366,6 +366,8 @@ t.test('SES_TEMPLATES=on: the email is stored once as an SES template, and each 
   capture(create, created, 'POST')
   const app = await build(t, testConfig({ SES_TEMPLATES: 'on' }))
   await app.ready()
+  // The sender prepares the template beside the server, not before it serves.
+  await eventually(() => created[0])
   t.ok(get.isDone() && create.isDone(), 'looked up, then created')
   const template = created[0]?.body
   t.match(template.TemplateName, /^leadlink-confirmation-[0-9a-f]{16}$/)
@@ -390,6 +392,29 @@ t.test('SES_TEMPLATES=on: the email is stored once as an SES template, and each 
   t.ok(JSON.stringify(sent).length < 4000, `the request is small (${JSON.stringify(sent).length} bytes)`)
 })
 
+t.test('a slow SES does not hold up start-up: the app serves while the sender is still preparing', async t => {
+  isolateNetwork(t)
+  const rec = recorder()
+  t.teardown(rec.stop)
+  mockPointer()
+  mockPut(rec)
+  mockOutbox(rec)
+  mockSes(rec)
+  const get = nock(SES_HOST).get(/^\/v2\/email\/templates\//).delay(1500)
+    .reply(404, { __type: 'NotFoundException', message: 'not found' }, { 'x-amzn-ErrorType': 'NotFoundException' })
+  const create = nock(SES_HOST).post('/v2/email/templates').reply(200, {})
+  const app = await build(t, testConfig({ SES_TEMPLATES: 'on' }))
+  await app.ready()
+  t.ok(get.isDone(), 'the template was looked up')
+  t.notOk(create.isDone(), 'SES has not answered yet (so nothing was stored)')
+  t.equal((await app.inject({ url: '/healthz' })).statusCode, 200, 'and the app serves')
+  const res = await app.inject({ method: 'POST', url: '/subscribe', headers: FORM, payload: form({ email: ADDRESS }) })
+  t.equal(res.statusCode, 303, 'signups are accepted (queued) meanwhile')
+  await eventually(() => rec.sesSends[0])
+  t.ok(create.isDone(), 'the template was stored before the first send')
+  t.ok(rec.sesSends[0]?.body.Content.Template, 'and the send uses it')
+})
+
 t.test('SES_TEMPLATES=on but SES refuses to store it: whole emails, and a warning', async t => {
   isolateNetwork(t)
   const rec = recorder()
@@ -404,6 +429,7 @@ t.test('SES_TEMPLATES=on but SES refuses to store it: whole emails, and a warnin
   const app = await buildApp(testConfig({ SES_TEMPLATES: 'on' }), { clientOptions: { credentials: TEST_CREDENTIALS } }, { logger: { ...loggerOptions('info'), stream } })
   t.teardown(() => app.close())
   await app.ready()
+  await eventually(() => logs.includes('SES would not store the email template') || undefined)
   t.match(logs, 'SES would not store the email template')
   await app.inject({ method: 'POST', url: '/subscribe', headers: FORM, payload: form({ email: ADDRESS }) })
   await eventually(() => rec.sesSends[0])
