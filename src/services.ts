@@ -137,11 +137,13 @@ export default fp(async function services (app: FastifyInstance, opts: { config:
   })
 
   // A presigned URL dies with the credentials that signed it: say so at boot when they are temporary.
+  // Beside the server as well: resolving them may mean a round trip to a metadata service.
   app.addHook('onReady', async () => {
-    const expiry = await credentialsExpiry(aws.s3).catch(() => undefined)
-    if (expiry) {
-      app.log.warn({ credentialsExpireAt: expiry.toISOString(), linkTtlSeconds: config.LINK_TTL_SECONDS },
-        'the AWS credentials are temporary: download links are shortened to end before the credentials that sign them expire, and the emails state that shorter expiry; use long-lived credentials for links that last LINK_TTL_SECONDS')
-    }
+    void credentialsExpiry(aws.s3).then(expiry => {
+      if (expiry) {
+        app.log.warn({ credentialsExpireAt: expiry.toISOString(), linkTtlSeconds: config.LINK_TTL_SECONDS },
+          'the AWS credentials are temporary: download links are shortened to end before the credentials that sign them expire, and the emails state that shorter expiry; use long-lived credentials for links that last LINK_TTL_SECONDS')
+      }
+    }, () => {})
   })
 }, { name: 'services' })

@@ -1,5 +1,6 @@
 // Route tests for POST /subscribe: nock stands in front of S3 and SES and records exactly what is sent.
 import t from 'tap'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { Writable } from 'node:stream'
 import nock from 'nock'
 import { buildApp } from '../../src/app.ts'
@@ -310,6 +311,23 @@ t.test('a landing page for a slug that does not exist is a friendly 404', async 
   t.equal(bad.statusCode, 422)
 })
 
+t.test('slow credentials (a metadata service far away) do not hold up start-up', async t => {
+  let resolved = false
+  const app = await buildApp(testConfig({ SENDER: 'off' }), {
+    clientOptions: {
+      credentials: async () => {
+        await sleep(1500)
+        resolved = true
+        return TEST_CREDENTIALS
+      }
+    }
+  }, { logger: false })
+  t.teardown(() => app.close())
+  await app.ready()
+  t.notOk(resolved, 'the credentials are still being resolved')
+  t.equal((await app.inject({ url: '/healthz' })).statusCode, 200, 'and the app serves')
+})
+
 t.test('temporary credentials: the link and the date in the email end before the credentials do', async t => {
   isolateNetwork(t)
   const rec = recorder()
@@ -326,6 +344,7 @@ t.test('temporary credentials: the link and the date in the email end before the
   }, { logger: { ...loggerOptions('info'), stream } })
   t.teardown(() => app.close())
   await app.ready()
+  await eventually(() => logs.includes('the AWS credentials are temporary') || undefined)
   t.match(logs, 'the AWS credentials are temporary', 'a boot warning explains the shorter links')
   t.match(logs, `"credentialsExpireAt":"${expiration.toISOString()}"`)
   const res = await app.inject({ method: 'POST', url: '/subscribe', headers: FORM, payload: form({ email: ADDRESS }) })
