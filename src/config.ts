@@ -1,5 +1,6 @@
 // Configuration: the one place that reads the environment; boot fails with every problem listed.
-import { Ajv, type ValidateFunction } from 'ajv'
+import { createRequire } from 'node:module'
+import type { ValidateFunction } from 'ajv'
 import { Type, type Static } from 'typebox'
 import { instantiate, loadPrecompiled, schemaKey } from './schema/precompiled.ts'
 
@@ -72,7 +73,12 @@ let envValidator: ValidateFunction | undefined
 function validateEnv (): ValidateFunction {
   if (envValidator) return envValidator
   const factory = loadPrecompiled()?.validators[ENV_SCHEMA_KEY]
-  envValidator = factory ? instantiate<ValidateFunction>(factory) : new Ajv(ENV_AJV_OPTIONS).compile(EnvSchema)
+  // Ajv itself loads only when there is no build to take the validator from.
+  const compile = (): ValidateFunction => {
+    const { Ajv } = createRequire(import.meta.url)('ajv') as typeof import('ajv')
+    return new Ajv(ENV_AJV_OPTIONS).compile(EnvSchema)
+  }
+  envValidator = factory ? instantiate<ValidateFunction>(factory) : compile()
   return envValidator
 }
 

@@ -5,8 +5,6 @@
 import { createHash } from 'node:crypto'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
-import ValidatorSelector, { StandaloneValidator } from '@fastify/ajv-compiler'
-import SerializerSelector, { StandaloneSerializer } from '@fastify/fast-json-stringify-compiler'
 import type { FastifyServerOptions } from 'fastify'
 
 /** Both entries (src/schema/ and the bundle's dist/node/) sit two folders below the project root. */
@@ -50,6 +48,13 @@ function refuseHeaders (route: RouteSchema): void {
 
 const requireHere = createRequire(import.meta.url)
 
+// Fastify's own compilers (Ajv, fast-json-stringify's code generator) load only when something must
+// be compiled here: with a complete build, start-up never loads Ajv at all.
+type AjvCompilerModule = typeof import('@fastify/ajv-compiler')
+type SerializerCompilerModule = typeof import('@fastify/fast-json-stringify-compiler')
+const ajvCompiler = (): AjvCompilerModule => requireHere('@fastify/ajv-compiler') as AjvCompilerModule
+const serializerCompiler = (): SerializerCompilerModule => requireHere('@fastify/fast-json-stringify-compiler') as SerializerCompilerModule
+
 /** The build's store, or null when there is none yet (a clean checkout before `npm run build`). */
 export function loadPrecompiled (file = PRECOMPILED_FILE): PrecompiledStore | null {
   try {
@@ -80,7 +85,7 @@ export function precompiledCompilers (store: PrecompiledStore | null, stats: Com
         return instantiate(factory)
       }
       stats.compiled++
-      fallback ??= ValidatorSelector()(externalSchemas, ajvOptions)
+      fallback ??= ajvCompiler()()(externalSchemas, ajvOptions)
       return fallback(route)
     }
   }
@@ -94,7 +99,7 @@ export function precompiledCompilers (store: PrecompiledStore | null, stats: Com
         return instantiate(factory)
       }
       stats.compiled++
-      fallback ??= SerializerSelector()(externalSchemas, serializerOptions)
+      fallback ??= serializerCompiler().SerializerSelector()(externalSchemas, serializerOptions)
       return fallback(route)
     }
   }
@@ -113,7 +118,7 @@ export function recordingCompilers (recorded: Recorded): { buildValidator: Build
     // Keyed by the options as run time sees them: the standalone compiler adds its code-generation option.
     // (It sets that option on the object it is given: give it a copy.)
     const options = JSON.stringify(ajvOptions ?? {})
-    const compile = StandaloneValidator({
+    const compile = ajvCompiler().StandaloneValidator({
       readMode: false,
       storeFunction: (route, code) => { recorded.validators.set(validatorKey(route, externalSchemas, options), code) }
     })(externalSchemas, { ...ajvOptions })
@@ -124,7 +129,7 @@ export function recordingCompilers (recorded: Recorded): { buildValidator: Build
   }
   const buildSerializer: BuildSerializer = (externalSchemas, serializerOptions) => {
     const options = JSON.stringify(serializerOptions ?? {})
-    return StandaloneSerializer({
+    return serializerCompiler().StandaloneSerializer({
       readMode: false,
       storeFunction: (route, code) => { recorded.serializers.set(serializerKey(route, externalSchemas, options), code) }
     })(externalSchemas, serializerOptions)

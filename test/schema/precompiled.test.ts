@@ -9,6 +9,7 @@ import { buildApp } from '../../src/app.ts'
 import { ENV_AJV_OPTIONS, ENV_SCHEMA_KEY, EnvSchema } from '../../src/config.ts'
 import { instantiate, loadPrecompiled, precompiledCompilers, recordingCompilers, renderStore, type PrecompiledStore, type Recorded } from '../../src/schema/precompiled.ts'
 import { tempDir, testConfig } from '../helper.ts'
+import { childEnv, runNode } from '../process/child.ts'
 
 const BUILT = loadPrecompiled()
 
@@ -131,4 +132,22 @@ t.test('the config validator from the build agrees with Ajv compiling EnvSchema'
     t.same(a, b, 'the same coercion and defaults')
     t.same(built.errors ?? null, fresh.errors ?? null, 'the same errors')
   }
+})
+
+t.test('with the build, start-up never loads Ajv or a code generator (a fresh process)', async t => {
+  const script = `import { createRequire } from 'node:module'
+    const { buildApp } = await import(${JSON.stringify(new URL('../../src/app.ts', import.meta.url).href)})
+    const { loadConfig } = await import(${JSON.stringify(new URL('../../src/config.ts', import.meta.url).href)})
+    const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', S3_BUCKET: 'leadlink-test', S3_ENDPOINT: 'http://127.0.0.1:9', SES_ENDPOINT: 'http://127.0.0.1:9', SES_FROM: 'a@b.co', TOKEN_SECRET: 'x'.repeat(32), SENDER: 'off' })
+    const app = await buildApp(config, { clientOptions: { credentials: { accessKeyId: 'AKID', secretAccessKey: 's' } } }, { logger: false })
+    await app.ready()
+    const loaded = Object.keys(createRequire(import.meta.url).cache)
+    process.stdout.write(JSON.stringify({ stats: app.schemaStats, loaded }))
+    await app.close()`
+  const run = await runNode(t, ['--input-type=module', '-e', script], childEnv())
+  t.equal(run.code, 0, run.stderr)
+  const { stats, loaded } = JSON.parse(run.stdout) as { stats: { compiled: number }, loaded: string[] }
+  t.equal(stats.compiled, 0)
+  t.ok(loaded.some(f => f.includes('/node_modules/fastify/')), 'the module cache is what we think it is')
+  t.same(loaded.filter(f => /\/node_modules\/(ajv\/dist\/(ajv|core)\.js|fast-json-stringify\/index\.js|@fastify\/ajv-compiler\/)/.test(f)), [], 'no Ajv, no serializer code generator')
 })
