@@ -19,7 +19,7 @@ const PROFILE_DIR = join(ROOT, 'artifacts', 'bench-profiles')
 
 const { values: opts } = parseArgs({
   options: {
-    'startup-runs': { type: 'string', default: '5' },
+    'startup-runs': { type: 'string', default: '9' },
     rounds: { type: 'string', default: '3' },
     duration: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '3' },
@@ -35,7 +35,7 @@ const { values: opts } = parseArgs({
   }
 })
 if (opts.help) {
-  process.stdout.write(`usage: npm run bench -- [--startup-runs 5] [--rounds 3] [--duration 10] [--warmup 3]
+  process.stdout.write(`usage: npm run bench -- [--startup-runs 9] [--rounds 3] [--duration 10] [--warmup 3]
        [--connections 32] [--bursts 3] [--mint-runs 5] [--mint-warmup 20000] [--only all|startup,mint,burst,subscribe]
        [--leadlink dist/node/server.mjs] [--budget 230] [--profile]
 --only      the sections to run, comma-separated (all: every one):
