@@ -126,7 +126,10 @@ export default fp(async function services (app: FastifyInstance, opts: { config:
         }
         await sendRate.start()
         outbox.start()
-      })()
+      })().catch(err => {
+        // Not expected (each step handles its own failures), but never an unhandled rejection.
+        app.log.error({ err }, 'the sender did not start: signups are queued until an instance sends them')
+      })
     })
   }
   // In-flight sends finish (within the grace period); the rest stays queued for the next instance.
@@ -138,12 +141,15 @@ export default fp(async function services (app: FastifyInstance, opts: { config:
 
   // A presigned URL dies with the credentials that signed it: say so at boot when they are temporary.
   // Beside the server as well: resolving them may mean a round trip to a metadata service.
+  let expiryChecked: Promise<void> | undefined
   app.addHook('onReady', async () => {
-    void credentialsExpiry(aws.s3).then(expiry => {
+    expiryChecked = credentialsExpiry(aws.s3).then(expiry => {
       if (expiry) {
         app.log.warn({ credentialsExpireAt: expiry.toISOString(), linkTtlSeconds: config.LINK_TTL_SECONDS },
           'the AWS credentials are temporary: download links are shortened to end before the credentials that sign them expire, and the emails state that shorter expiry; use long-lived credentials for links that last LINK_TTL_SECONDS')
       }
     }, () => {})
   })
+  // Settled before the clients are destroyed (onClose).
+  app.addHook('preClose', async () => { await expiryChecked })
 }, { name: 'services' })
