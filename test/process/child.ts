@@ -1,5 +1,6 @@
 // Child-process helpers for tests that run the real entry points (server, CLI) as separate processes.
 import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { createServer, type AddressInfo, type Server } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { EnvSchema } from '../../src/config.ts'
@@ -8,6 +9,9 @@ import type { Teardown } from '../helper.ts'
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 /** What `npm start` runs: the build's bundle of src/server.ts (npm test builds it first). */
 export const SERVER_ENTRY = 'dist/node/server.mjs'
+if (!existsSync(new URL(`../../${SERVER_ENTRY}`, import.meta.url))) {
+  throw new Error(`${SERVER_ENTRY} is missing: run \`npm run build\` (npm test does) before these tests`)
+}
 /** The project's Node 24 (the `node` devDependency), never the system one. */
 export const NODE = fileURLToPath(new URL('../../node_modules/.bin/node', import.meta.url))
 
