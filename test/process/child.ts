@@ -8,9 +8,12 @@ import type { Teardown } from '../helper.ts'
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 /** What `npm start` runs: the build's bundle of src/server.ts (npm test builds it first). */
-export const SERVER_ENTRY = 'dist/node/server.mjs'
-if (!existsSync(new URL(`../../${SERVER_ENTRY}`, import.meta.url))) {
-  throw new Error(`${SERVER_ENTRY} is missing: run \`npm run build\` (npm test does) before these tests`)
+export function serverEntry (): string {
+  const entry = 'dist/node/server.mjs'
+  if (!existsSync(new URL(`../../${entry}`, import.meta.url))) {
+    throw new Error(`${entry} is missing: run \`npm run build\` (npm test does) before these tests`)
+  }
+  return entry
 }
 /** The project's Node 24 (the `node` devDependency), never the system one. */
 export const NODE = fileURLToPath(new URL('../../node_modules/.bin/node', import.meta.url))

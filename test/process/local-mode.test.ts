@@ -7,7 +7,9 @@ import t from 'tap'
 import type { SubscriberRecord } from '../../src/subscribers/store.ts'
 import type { WhitepaperPointer } from '../../src/whitepapers/catalog.ts'
 import { eventually, extractLink, tempDir, type StoredEmail } from '../helper.ts'
-import { SERVER_ENTRY, childEnv, freePorts, runNode, spawnNode, waitForOutput, type NodeProcess } from './child.ts'
+import { childEnv, freePorts, serverEntry, runNode, spawnNode, waitForOutput, type NodeProcess } from './child.ts'
+
+const SERVER_ENTRY = serverEntry()
 
 const SAMPLE_TITLE = 'The Illustrated Guide to Presigned Links'
 const SAMPLE_FILENAME = 'illustrated-guide-to-presigned-links.pdf'

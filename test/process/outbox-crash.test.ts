@@ -6,7 +6,9 @@ import { ListObjectsV2Command, GetObjectCommand, S3Client } from '@aws-sdk/clien
 import { createCatalog } from '../../src/whitepapers/catalog.ts'
 import type { OutboxBatch } from '../../src/outbox/store.ts'
 import { eventually, sentEmails, startEmulators, type Emulators, type Teardown } from '../helper.ts'
-import { SERVER_ENTRY, childEnv, freePorts, spawnNode, waitForOutput, type NodeProcess } from './child.ts'
+import { childEnv, freePorts, serverEntry, spawnNode, waitForOutput, type NodeProcess } from './child.ts'
+
+const SERVER_ENTRY = serverEntry()
 
 const SAMPLE = await readFile(new URL('../../scripts/sample-whitepaper.pdf', import.meta.url))
 
