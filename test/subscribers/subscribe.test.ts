@@ -6,11 +6,24 @@ import nock from 'nock'
 import { buildApp } from '../../src/app.ts'
 import { loggerOptions } from '../../src/logging.ts'
 import { CONSENT_TEXT, CONSENT_VERSION } from '../../src/subscribers/consent.ts'
-import { build, eventually, isolateNetwork, S3_HOST, SES_HOST, TEST_CREDENTIALS, testConfig } from '../helper.ts'
+import { build, eventually, isolateNetwork, S3_HOST, SES_HOST, TEST_CREDENTIALS, testConfig, type Teardown } from '../helper.ts'
 import { ADDRESS, capture, HASH, mockOutbox, mockPointer, mockPut, mockSes, pointer, RECORD_PATH, recorder, type Captured } from '../aws-mocks.ts'
+import type { WhitepaperPointer } from '../../src/whitepapers/catalog.ts'
 
 const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString()
 const FORM = { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': 'Mozilla/5.0 test' }
+
+/** No network but loopback; S3 (the current version, a record write, the outbox) and SES answer, recorded. */
+function signupMocks (t: Teardown, current: WhitepaperPointer = pointer): ReturnType<typeof recorder> {
+  isolateNetwork(t)
+  const rec = recorder()
+  t.teardown(rec.stop)
+  mockPointer(current)
+  mockPut(rec)
+  mockOutbox(rec)
+  mockSes(rec)
+  return rec
+}
 
 t.test('a form post records the signup, sends the exact SES request and redirects to the thank-you page', async t => {
   isolateNetwork(t)
@@ -102,13 +115,7 @@ t.test('a form post records the signup, sends the exact SES request and redirect
 })
 
 t.test('JSON in, JSON out: 202 with a stable shape', async t => {
-  isolateNetwork(t)
-  const rec = recorder()
-  t.teardown(rec.stop)
-  mockPointer()
-  mockPut(rec)
-  mockOutbox(rec)
-  mockSes(rec)
+  const rec = signupMocks(t)
   mockPut(rec)
   const app = await build(t, testConfig({ SES_CONFIGURATION_SET: 'leadlink-events' }))
   const res = await app.inject({ method: 'POST', url: '/subscribe', headers: { accept: 'application/json' }, payload: { email: ADDRESS } })
@@ -329,13 +336,7 @@ t.test('slow credentials (a metadata service far away) do not hold up start-up',
 })
 
 t.test('temporary credentials: the link and the date in the email end before the credentials do', async t => {
-  isolateNetwork(t)
-  const rec = recorder()
-  t.teardown(rec.stop)
-  mockPointer()
-  mockPut(rec)
-  mockOutbox(rec)
-  mockSes(rec)
+  const rec = signupMocks(t)
   const expiration = new Date(Date.now() + 2 * 3600_000)
   let logs = ''
   const stream = new Writable({ write (chunk, _enc, cb) { logs += chunk.toString(); cb() } })
@@ -371,13 +372,7 @@ t.test('long-lived credentials: no warning at boot', async t => {
 })
 
 t.test('SES_TEMPLATES=on: the email is stored once as an SES template, and each send carries only its data', async t => {
-  isolateNetwork(t)
-  const rec = recorder()
-  t.teardown(rec.stop)
-  mockPointer({ ...pointer, title: 'Guide <to> "S3" & more' })
-  mockPut(rec)
-  mockOutbox(rec)
-  mockSes(rec)
+  const rec = signupMocks(t, { ...pointer, title: 'Guide <to> "S3" & more' })
   const created: Captured[] = []
   const get = nock(SES_HOST).get(/^\/v2\/email\/templates\/leadlink-confirmation-[0-9a-f]{16}$/)
     .reply(404, { __type: 'NotFoundException', message: 'not found' }, { 'x-amzn-ErrorType': 'NotFoundException' })
@@ -412,13 +407,7 @@ t.test('SES_TEMPLATES=on: the email is stored once as an SES template, and each 
 })
 
 t.test('a slow SES does not hold up start-up: the app serves while the sender is still preparing', async t => {
-  isolateNetwork(t)
-  const rec = recorder()
-  t.teardown(rec.stop)
-  mockPointer()
-  mockPut(rec)
-  mockOutbox(rec)
-  mockSes(rec)
+  const rec = signupMocks(t)
   const get = nock(SES_HOST).get(/^\/v2\/email\/templates\//).delay(1500)
     .reply(404, { __type: 'NotFoundException', message: 'not found' }, { 'x-amzn-ErrorType': 'NotFoundException' })
   const create = nock(SES_HOST).post('/v2/email/templates').reply(200, {})
@@ -435,13 +424,7 @@ t.test('a slow SES does not hold up start-up: the app serves while the sender is
 })
 
 t.test('SES_TEMPLATES=on but SES refuses to store it: whole emails, and a warning', async t => {
-  isolateNetwork(t)
-  const rec = recorder()
-  t.teardown(rec.stop)
-  mockPointer()
-  mockPut(rec)
-  mockOutbox(rec)
-  mockSes(rec)
+  const rec = signupMocks(t)
   nock(SES_HOST).get(/^\/v2\/email\/templates\//).reply(403, { __type: 'AccessDeniedException', message: 'no' }, { 'x-amzn-ErrorType': 'AccessDeniedException' })
   let logs = ''
   const stream = new Writable({ write (chunk, _enc, cb) { logs += chunk.toString(); cb() } })
