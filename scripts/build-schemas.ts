@@ -46,8 +46,3 @@ export async function buildSchemas (file = PRECOMPILED_FILE): Promise<{ validato
   }
   return { validators: recorded.validators.size, serializers: recorded.serializers.size, changed: text !== before }
 }
-
-if (import.meta.main) {
-  const { validators, serializers, changed } = await buildSchemas()
-  if (changed) console.log(`schemas: precompiled ${validators} validators and ${serializers} serializers`)
-}

@@ -27,7 +27,3 @@ export async function buildTemplates (options: { force?: boolean } = {}): Promis
   return stale
 }
 
-if (import.meta.main) {
-  const built = await buildTemplates({ force: process.argv.includes('--force') })
-  if (built.length > 0) console.log(`templates: compiled ${built.join(', ')}`)
-}

@@ -66,9 +66,9 @@ export function loadPrecompiled (file = PRECOMPILED_FILE): PrecompiledStore | nu
 }
 
 /** Runs one generated module; its require() resolves packages from the project root, as the build's did. */
-export function instantiate<T> (factory: ModuleFactory, file = PRECOMPILED_FILE): T {
+export function instantiate<T> (factory: ModuleFactory): T {
   const module = { exports: {} as unknown }
-  factory(module, module.exports, createRequire(file))
+  factory(module, module.exports, requireHere)
   return module.exports as T
 }
 
