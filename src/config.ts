@@ -38,6 +38,9 @@ export const EnvSchema = Type.Object({
   ADMIN_UPLOAD_MAX_BYTES: Type.Integer({ minimum: 1024, maximum: 5368709120, default: 104857600, description: 'largest whitepaper PDF accepted from /admin uploads and `whitepaper publish` (default 100 MB)' }),
   RATE_LIMIT_PER_IP_PER_MINUTE: Seconds(10, 'signups per client IP per minute (0 turns it off)'),
   ADDRESS_COOLDOWN_SECONDS: Seconds(300, 'minimum seconds between two emails to one address (0 turns it off)'),
+  ADDRESS_MAX_EMAILS: Type.Integer({ minimum: 0, maximum: 1000, default: 3, description: 'emails an address that has not confirmed gets per ADDRESS_WINDOW_DAYS, whatever the IPs (0 turns the cap off)' }),
+  ADDRESS_WINDOW_DAYS: Type.Integer({ minimum: 1, maximum: 365, default: 30, description: 'the window of ADDRESS_MAX_EMAILS, and how often an unsubscribed address may be mailed again after a new form submission' }),
+  FORM_ORIGINS: Type.String({ default: '', description: 'comma-separated origins (https://www.example.com) whose pages may post the form or frame /embed/<slug>; PUBLIC_URL\'s origin is always allowed' }),
   BOT_MIN_FILL_SECONDS: Seconds(2, 'forms submitted faster than this are treated as bots (0 turns it off)'),
   CAPTCHA: Type.Union([Type.Literal('off'), Type.Literal('altcha')], { default: 'off', description: 'proof-of-work challenge on the form' }),
   SES_MAX_SEND_RATE: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'emails per second; overrides the SES account quota' })),
@@ -54,7 +57,11 @@ export const EnvSchema = Type.Object({
   INSTANCE_NAME: Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$', default: 'leadlink', description: 'prefix of this instance\'s id in outbox leases and logs' }),
   CATALOG_REFRESH_SECONDS: Seconds(30, 'how often running instances re-read the current whitepaper', 3600),
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 1048576, default: 16384, description: 'largest accepted request body' }),
-  METRICS_ENABLED: Type.Boolean({ default: true, description: 'serve Prometheus metrics at /metrics and time every route' }),
+  METRICS_ENABLED: Type.Boolean({ default: true, description: 'collect Prometheus metrics and time every route' }),
+  METRICS_PORT: Port(9464, 'port of the separate /metrics listener (0 turns it off); never the public port'),
+  METRICS_HOST: Type.String({ minLength: 1, default: '127.0.0.1', description: 'interface of the /metrics listener (loopback unless a scraper needs another)' }),
+  METRICS_TOKEN: Type.Optional(Type.String({ minLength: 32, description: 'bearer token that also serves /metrics on the public port (unset: the public port answers 404)' })),
+  ADMIN_LOGIN_MAX_FAILURES: Type.Integer({ minimum: 1, maximum: 1000, default: 10, description: 'failed /admin logins per client IP per 15 minutes before further attempts wait (successful logins are not counted)' }),
   READY_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 30000, default: 2000, description: 'how long each /readyz check (S3, SES, …) may take before it counts as failed' }),
   LOCAL_S3_PORT: Port(4569, 'local mode: S3 emulator port'),
   LOCAL_SES_PORT: Port(8005, 'local mode: SES emulator port'),
@@ -89,6 +96,8 @@ export type Config = Env & {
   s3Bucket: string
   sesFrom: string
   tokenSecrets: string[]
+  /** origins whose pages may post the form (PUBLIC_URL's first, then FORM_ORIGINS) */
+  formOrigins: string[]
 }
 
 export class ConfigError extends Error {
@@ -105,6 +114,28 @@ interface AjvIssue { instancePath: string, message?: string, params: Record<stri
 function describe (issue: AjvIssue): string {
   const name = issue.instancePath.replace(/^\//, '') || String(issue.params.missingProperty ?? 'env')
   return `${name} ${issue.message ?? 'is invalid'}`
+}
+
+/** 127.0.0.0/8, ::1 and localhost: plain http is fine where nothing crosses a network. */
+export function isLoopbackHost (hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname)
+}
+
+/**
+ * Why a secret is too weak, or undefined. The estimate is the usual one (length × log2 of the
+ * character classes used); a secret made of few distinct characters ("aaaa…", "abab…") is refused
+ * whatever its length, since the estimate would flatter it.
+ */
+export function secretWeakness (secret: string): string | undefined {
+  const distinct = new Set(secret).size
+  if (distinct < Math.min(secret.length, 16) / 2) return 'repeats too few characters to be secret'
+  let pool = 0
+  if (/[a-z]/.test(secret)) pool += 26
+  if (/[A-Z]/.test(secret)) pool += 26
+  if (/[0-9]/.test(secret)) pool += 10
+  if (/[^a-zA-Z0-9]/.test(secret)) pool += 33
+  const bits = Math.floor(secret.length * Math.log2(Math.max(pool, 2)))
+  return bits < 128 ? `has about ${bits} bits of entropy (at least 128 needed)` : undefined
 }
 
 const REQUIRED_IN_PRODUCTION = ['S3_BUCKET', 'SES_FROM', 'PUBLIC_URL', 'TOKEN_SECRET'] as const
@@ -145,6 +176,28 @@ export function loadConfig (source: Record<string, string | undefined>, options:
   if (tokenSecrets.some(s => s.length < 32)) {
     problems.push('TOKEN_SECRET each comma-separated secret must be at least 32 characters')
   }
+  if (data.NODE_ENV === 'production') {
+    // A guessable secret forges every link and session: refuse it where it matters.
+    const secrets: Array<[string, string | undefined]> = [
+      ...tokenSecrets.map((s, i): [string, string] => [tokenSecrets.length > 1 ? `TOKEN_SECRET (secret ${i + 1})` : 'TOKEN_SECRET', s]),
+      ['ADMIN_TOKEN', data.ADMIN_TOKEN],
+      ['METRICS_TOKEN', data.METRICS_TOKEN]
+    ]
+    for (const [name, value] of secrets) {
+      const weakness = value === undefined ? undefined : secretWeakness(value)
+      if (weakness) problems.push(`${name} ${weakness}: make one with \`openssl rand -base64 32\``)
+    }
+    const url = data.PUBLIC_URL
+    if (url !== undefined && URL.canParse(url) && new URL(url).protocol !== 'https:' && !isLoopbackHost(new URL(url).hostname)) {
+      problems.push('PUBLIC_URL must be https:// in production (the admin cookie is Secure and HSTS is sent only over https); only loopback hosts may use http://')
+    }
+  }
+  const formOrigins: string[] = []
+  for (const entry of (data.FORM_ORIGINS ?? '').split(',').map(e => e.trim()).filter(Boolean)) {
+    if (!URL.canParse(entry) || !/^https?:$/.test(new URL(entry).protocol) || new URL(entry).origin !== entry.replace(/\/$/, '')) {
+      problems.push(`FORM_ORIGINS entries must be origins like https://www.example.com (scheme, host and port only): "${entry.slice(0, 80)}"`)
+    } else formOrigins.push(new URL(entry).origin)
+  }
   if (data.TRUST_PROXY !== undefined) {
     const entries = data.TRUST_PROXY.split(',').map(e => e.trim())
     if (/^\d+$/.test(data.TRUST_PROXY.trim())) {
@@ -162,10 +215,12 @@ export function loadConfig (source: Record<string, string | undefined>, options:
   if (problems.length > 0 || env === undefined) throw new ConfigError(problems)
 
   const mode = env.S3_BUCKET === undefined ? 'local' : 'aws'
+  const publicUrl = (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, '')
   return {
     ...env,
     mode,
-    publicUrl: (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, ''),
+    publicUrl,
+    formOrigins: [...new Set([new URL(publicUrl).origin, ...formOrigins])],
     s3Bucket: env.S3_BUCKET ?? 'leadlink-local',
     sesFrom: env.SES_FROM ?? 'leadlink <hello@leadlink.local>',
     tokenSecrets
