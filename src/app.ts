@@ -68,11 +68,12 @@ export async function buildApp (config: Config, deps: ServiceDeps = {}, options:
   // Before the routes: both collect routes as they are added (latency labels, the OpenAPI document).
   await app.register(metrics, { enabled: config.METRICS_ENABLED })
   await app.register(openapi, { publicUrl: config.publicUrl })
+  // Limits are set per route (POST /subscribe, GET /d/…), counted in Redis when configured; its Redis
+  // also remembers used form stamps (services), so it comes first.
+  await app.register(rateLimits, { config })
   await app.register(services, { config, deps })
   await app.register(observeOutbox)
   await app.register(readiness, { timeoutMs: config.READY_TIMEOUT_MS })
-  // Limits are set per route (POST /subscribe, GET /d/…), counted in Redis when configured.
-  await app.register(rateLimits, { config })
   const site = app.services.site
   app.setErrorHandler(createErrorHandler(site))
   app.setNotFoundHandler((request, reply) => sendProblem(request, reply, { status: 404, code: 'not_found', message: 'There is nothing at this address.' }, site))

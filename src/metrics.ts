@@ -7,11 +7,11 @@ import { Type } from 'typebox'
 import { toProblem } from './http-errors.ts'
 
 /** What became of one POST /subscribe (queued and suppressed come from the signup use case). */
-export type SignupOutcome = 'queued' | 'suppressed' | 'cooldown' | 'bot' | 'invalid' | 'rate_limited' | 'rejected' | 'failed'
+export type SignupOutcome = 'queued' | 'suppressed' | 'cooldown' | 'capped' | 'bot' | 'invalid' | 'rate_limited' | 'rejected' | 'failed'
 /** email: the link in a confirmation email; fresh: a "get a fresh link" click (/d/…). */
 export type LinkKind = 'email' | 'fresh'
 
-const SIGNUP_OUTCOMES: SignupOutcome[] = ['queued', 'suppressed', 'cooldown', 'bot', 'invalid', 'rate_limited', 'rejected', 'failed']
+const SIGNUP_OUTCOMES: SignupOutcome[] = ['queued', 'suppressed', 'cooldown', 'capped', 'bot', 'invalid', 'rate_limited', 'rejected', 'failed']
 const LINK_KINDS: LinkKind[] = ['email', 'fresh']
 
 export interface AppMetrics {

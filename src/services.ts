@@ -59,7 +59,9 @@ export default fp(async function services (app: FastifyInstance, opts: { config:
   })
   const links = createDownloadLinks({ s3: aws.s3, bucket: config.s3Bucket, ...(deps.now ? { now: () => deps.now!().getTime() } : {}) })
   const subscribers = createSubscriberStore({ s3: aws.s3, bucket: config.s3Bucket })
-  const email = createConfirmationEmail({ subject: config.EMAIL_SUBJECT, site, ...(deps.templatesDir ? { templatesDir: deps.templatesDir } : {}) })
+  const email = createConfirmationEmail({
+    subject: config.EMAIL_SUBJECT, site, windowDays: config.ADDRESS_WINDOW_DAYS, maxEmails: config.ADDRESS_MAX_EMAILS, ...(deps.templatesDir ? { templatesDir: deps.templatesDir } : {})
+  })
   const sender = createSender({ ses: aws.ses, from: config.sesFrom, configurationSet: config.SES_CONFIGURATION_SET })
   if (config.tokenSecrets.length === 0) throw new Error('TOKEN_SECRET is required to sign recipient links')
   const tokens = createTokenSigner(config.tokenSecrets, deps.now ? () => deps.now!().getTime() : Date.now)
@@ -105,9 +107,15 @@ export default fp(async function services (app: FastifyInstance, opts: { config:
     onWritten: (batch, etag, contexts) => outbox.accept(batch, etag, contexts as Map<string, StoredRecord>)
   })
   const signup = createSignup({
-    catalog, store: subscribers, outbox: writer, cooldownSeconds: config.ADDRESS_COOLDOWN_SECONDS, ...(deps.now ? { now: deps.now } : {})
+    catalog,
+    store: subscribers,
+    outbox: writer,
+    limits: { cooldownSeconds: config.ADDRESS_COOLDOWN_SECONDS, maxEmails: config.ADDRESS_MAX_EMAILS, windowDays: config.ADDRESS_WINDOW_DAYS },
+    ...(deps.now ? { now: deps.now } : {})
   })
-  const formStamps = createFormStamps(config.tokenSecrets)
+  const formStamps = createFormStamps({
+    secrets: config.tokenSecrets, redis: app.sharedRedis, log: app.log, ...(deps.now ? { now: () => deps.now!().getTime() } : {})
+  })
   const altcha = config.CAPTCHA === 'altcha'
     ? (await import('./abuse/altcha.ts')).createAltcha({ secret: config.tokenSecrets[0] as string, s3: aws.s3, bucket: config.s3Bucket })
     : undefined

@@ -52,6 +52,14 @@ export function mockPointer (p: WhitepaperPointer | null = pointer, slug = 'defa
   else scope.reply(404, '<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>', { 'Content-Type': 'application/xml' })
 }
 
+/** The signup reads the record first, whatever the address (constant timing): absent, or this one. */
+export function mockRecord (existing: object | null = null, etag = '"existing"', status = existing ? 200 : 404) {
+  const scope = nock(S3_HOST).get(RECORD_PATH).query(true)
+  if (status >= 500) scope.reply(status, '<Error><Code>InternalError</Code><Message>We encountered an internal error.</Message></Error>', { 'Content-Type': 'application/xml' })
+  else if (existing) scope.reply(200, JSON.stringify(existing), { ETag: etag, 'Content-Type': 'application/json' })
+  else scope.reply(404, '<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>', { 'Content-Type': 'application/xml' })
+}
+
 export function mockPut (rec: ReturnType<typeof recorder>, status = 200, etag = '"etag-1"') {
   const scope = nock(S3_HOST).put(RECORD_PATH).query(true).reply(() => {
     if (status === 412) return [412, '<Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message></Error>', { 'Content-Type': 'application/xml' }]

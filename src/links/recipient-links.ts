@@ -71,9 +71,10 @@ export function createRecipientLinks (options: RecipientLinkOptions) {
       await guarded(() => updateSubscriber(store, claims.addressHash, record => {
         if (record.status === 'suppressed') { outcome = 'not-deliverable'; return null }
         if (record.status === 'confirmed') { outcome = 'already-confirmed'; return null }
-        // An unsubscribe after this email was sent outranks its old confirm button.
+        // An unsubscribe after this email was sent outranks its old confirm button, whatever happened
+        // since (a new form submission keeps the address unsubscribed: only a newer email's button counts).
         const unsubscribedAt = record.unsubscription ? Date.parse(record.unsubscription.at) / 1000 : 0
-        if (record.status === 'unsubscribed' && unsubscribedAt >= claims.issuedAt) { outcome = 'unsubscribed-since'; return null }
+        if (record.unsubscription && unsubscribedAt >= claims.issuedAt) { outcome = 'unsubscribed-since'; return null }
         const at = now().toISOString()
         record.status = 'confirmed'
         record.confirmation = { at, ip: by.ip, userAgent: by.userAgent }

@@ -31,6 +31,30 @@ export interface ConfirmationEmailOptions {
   /** site name shown in the email, e.g. the public URL's host */
   site: string
   templatesDir?: string
+  /** ADDRESS_WINDOW_DAYS and ADDRESS_MAX_EMAILS: the email promises what the service holds to */
+  windowDays?: number
+  maxEmails?: number
+}
+
+/**
+ * The wording that differs between a first signup and one for an address that had unsubscribed:
+ * the latter stays unsubscribed, and is told so. Nothing here comes from the visitor.
+ */
+export function emailWording (site: string, returning: boolean, windowDays = 30, maxEmails = 3) {
+  if (returning) {
+    return {
+      intro: `You unsubscribed from our emails earlier. Someone, hopefully you, has just asked for this whitepaper on ${site}, so here it is:`,
+      newsletterIntro: 'You stay unsubscribed: we will not send you our newsletter unless you press this button.',
+      ignoreNote: `If that was not you, ignore this email: you stay unsubscribed, and this address gets no further email from us for ${windowDays} days, however often it is entered.`
+    }
+  }
+  return {
+    intro: 'Thanks for signing up. Your whitepaper is ready:',
+    newsletterIntro: 'Confirm your subscription and we will send you new research when it is out. No confirmation, no newsletter.',
+    ignoreNote: maxEmails > 0
+      ? `If that was not you, ignore this email: you are on no list, and without a confirmation this address gets at most ${maxEmails} emails in ${windowDays} days, however often it is entered.`
+      : 'If that was not you, ignore this email: you are on no list and will get no newsletter.'
+  }
 }
 
 function load (path: string): string {
@@ -90,8 +114,9 @@ export function createConfirmationEmail (options: ConfirmationEmailOptions) {
   return {
     sesTemplate,
     /** Everything in the email comes from the catalog, config and the link: nothing the visitor typed. */
-    render (input: { pointer: WhitepaperPointer, link: MintedLink, links: EmailLinks }): RenderedEmail {
+    render (input: { pointer: WhitepaperPointer, link: MintedLink, links: EmailLinks, returning?: boolean }): RenderedEmail {
       const values = {
+        ...emailWording(options.site, input.returning === true, options.windowDays, options.maxEmails),
         title: oneLine(input.pointer.title),
         filename: input.pointer.filename,
         size: formatBytes(input.pointer.size),

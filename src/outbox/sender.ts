@@ -236,7 +236,7 @@ export function createOutboxSender (options: OutboxSenderOptions) {
     const link = await options.links.mint(pointer, options.linkTtlSeconds)
     options.events?.minted?.()
     const links = options.recipientLinks.forEmail(item.addressHash, pointer.slug)
-    const rendered = options.email.render({ pointer, link, links })
+    const rendered = options.email.render({ pointer, link, links, returning: item.kind === 'returning' })
     try {
       const messageId = await options.sender.send({
         to: item.address,

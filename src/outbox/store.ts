@@ -14,6 +14,8 @@ export interface OutboxItem {
   addressHash: string
   slug: string
   requestedAt: string
+  /** returning: the address had unsubscribed, and the email says it stays so unless confirmed */
+  kind?: 'returning'
 }
 
 export interface ItemRetry {

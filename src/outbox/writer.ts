@@ -4,7 +4,8 @@ import type { OutboxBatch, OutboxItem, OutboxStore } from './store.ts'
 import { newBatchId } from './store.ts'
 
 interface Waiting {
-  item: OutboxItem
+  /** null: no email, only the wait (a signup that owes nothing costs the same time) */
+  item: OutboxItem | null
   /** kept in memory only, handed to `onWritten` (the subscriber record as just written) */
   context: unknown
   resolve: () => void
@@ -36,19 +37,22 @@ export function createOutboxWriter (options: OutboxWriterOptions) {
 
   async function flush (group: Waiting[]): Promise<void> {
     const at = now()
+    const items = group.flatMap(w => w.item ? [w.item] : [])
     const batch: OutboxBatch = {
       schemaVersion: 1,
       id: newBatchId(at),
       createdAt: new Date(at).toISOString(),
       owner: options.owner,
       leaseUntil: new Date(at + options.leaseMs).toISOString(),
-      items: group.map(w => w.item),
+      items,
       done: {},
       retries: {}
     }
     try {
       const etag = await options.store.create(batch)
-      options.onWritten(batch, etag, new Map(group.map(w => [w.item.id, w.context])))
+      if (items.length > 0) options.onWritten(batch, etag, new Map(group.flatMap(w => w.item ? [[w.item.id, w.context]] : [])))
+      // Nothing owed: the object was written only for its cost; it goes once the waiters have their answer.
+      else setImmediate(() => { options.store.remove(batch.id).catch(() => {}) })
       for (const w of group) w.resolve()
     } catch (err) {
       for (const w of group) w.reject(err)
@@ -68,17 +72,25 @@ export function createOutboxWriter (options: OutboxWriterOptions) {
     }
   }
 
+  function enqueue (item: OutboxItem | null, context: unknown): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      waiting.push({ item, context, resolve, reject })
+      // Gather what arrives in the same tick; under load, what arrives while writes are in flight.
+      if (!scheduled && inFlight < maxInFlight) {
+        scheduled = true
+        setImmediate(pump)
+      }
+    })
+  }
+
   return {
     /** Resolves once the item is in a durable outbox object. */
     append (item: OutboxItem, context?: unknown): Promise<void> {
-      return new Promise<void>((resolve, reject) => {
-        waiting.push({ item, context, resolve, reject })
-        // Gather what arrives in the same tick; under load, what arrives while writes are in flight.
-        if (!scheduled && inFlight < maxInFlight) {
-          scheduled = true
-          setImmediate(pump)
-        }
-      })
+      return enqueue(item, context)
+    },
+    /** Waits for an outbox write, as append does, owing nothing (the group it joins may owe emails). */
+    settle (): Promise<void> {
+      return enqueue(null, undefined)
     },
     get pending (): number { return waiting.length + inFlight }
   }

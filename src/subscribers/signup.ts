@@ -1,10 +1,14 @@
 // Signup use case: record consent in S3 and put the email owed into the durable outbox. Sending
 // happens in the background (src/outbox/sender.ts): accepting a signup never waits on SES.
+//
+// Every outcome costs the same S3 round trips (read the record, write it, join an outbox write), so
+// that response time says nothing about whether an address is on file or in what state.
 import { UnavailableError } from '../errors.ts'
 import { newBatchId, type OutboxItem } from '../outbox/store.ts'
 import type { Catalog } from '../whitepapers/catalog.ts'
 import { parseAddress } from './address.ts'
 import { CONSENT_TEXT, CONSENT_VERSION } from './consent.ts'
+import { emailAllowance, type EmailLimits } from './email-allowance.ts'
 import { capHistory, capSignups, updateSubscriber, upsertSubscriber, type StoredRecord, type SubscriberRecord, type SubscriberStore } from './store.ts'
 
 export interface SignupLogger {
@@ -16,14 +20,15 @@ export interface SignupLogger {
 export interface Outbox {
   /** resolves once the item is durable in S3 */
   append: (item: OutboxItem, record: StoredRecord) => Promise<void>
+  /** resolves once an outbox write as costly as an append is done, with nothing owed (constant timing) */
+  settle: () => Promise<void>
 }
 
 export interface SignupDeps {
   catalog: Catalog
   store: SubscriberStore
   outbox: Outbox
-  /** at most one email per address per this many seconds (0: no limit) */
-  cooldownSeconds: number
+  limits: EmailLimits
   now?: () => Date
 }
 
@@ -37,9 +42,10 @@ export interface SignupRequest {
 export interface SignupResult {
   /**
    * queued: the email is owed and durable; suppressed: the address bounced or complained;
-   * cooldown: it was emailed moments ago (subscription bombing). The visitor sees the same answer.
+   * cooldown: it was emailed moments ago; capped: it had its emails for the window (not confirmed,
+   * or unsubscribed). The visitor sees the same answer, after the same work.
    */
-  outcome: 'queued' | 'suppressed' | 'cooldown'
+  outcome: 'queued' | 'suppressed' | 'cooldown' | 'capped'
   addressHash: string
 }
 
@@ -74,38 +80,39 @@ export function createSignup (deps: SignupDeps): Signup {
       signups: [],
       deliveries: []
     })
+    let outcome: SignupResult['outcome'] = 'queued'
+    let returning = false
     let stored: StoredRecord
-    let cooling = false
     try {
-      stored = await inTurn(hash, () => upsertSubscriber(deps.store, hash, fresh, record => {
-        record.signups = capSignups([...record.signups, {
-          at, slug: pointer.slug, consentText: CONSENT_TEXT, consentVersion: CONSENT_VERSION, ip: request.ip, userAgent: request.userAgent
-        }])
-        // Submitting the form again is a new opt-in, unless the address bounced or complained.
-        if (record.status === 'unsubscribed') record.status = 'pending'
-        // Whatever IP it comes from, an address gets at most one email per cooldown.
-        const since = Date.parse(at) - deps.cooldownSeconds * 1000
-        cooling = deps.cooldownSeconds > 0 && record.deliveries.some(d => d.status !== 'failed' && Date.parse(d.at) > since)
-        if (record.status !== 'suppressed' && !cooling) {
-          record.deliveries = capHistory([...record.deliveries, { at, slug: pointer.slug, status: 'requested', outboxId: itemId }])
-        }
-        record.updatedAt = at
-        return record
-      }))
+      stored = await inTurn(hash, async () => {
+        // Read first, whatever the address: a blind create would answer a new address faster.
+        const known = await deps.store.get(hash)
+        return await upsertSubscriber(deps.store, hash, fresh, record => {
+          record.signups = capSignups([...record.signups, {
+            at, slug: pointer.slug, consentText: CONSENT_TEXT, consentVersion: CONSENT_VERSION, ip: request.ip, userAgent: request.userAgent
+          }])
+          // An unsubscribed address stays unsubscribed: only a confirm POST made after this email rejoins it.
+          const allowance = emailAllowance(record, Date.parse(at), deps.limits)
+          outcome = allowance.outcome
+          returning = allowance.returning
+          if (outcome === 'queued') {
+            record.deliveries = capHistory([...record.deliveries, { at, slug: pointer.slug, status: 'requested', outboxId: itemId }])
+          }
+          record.updatedAt = at
+          return record
+        }, 5, known)
+      })
     } catch (err) {
       throw new UnavailableError('We could not record your signup just now. Please try again in a minute.', { cause: err })
     }
     const logFields = { addressHash: hash.slice(0, 12), slug: pointer.slug }
-    if (stored.record.status === 'suppressed') {
-      log.info(logFields, 'signup from a suppressed address: no email owed')
-      return { outcome: 'suppressed', addressHash: hash }
-    }
-    if (cooling) {
-      log.info(logFields, 'address emailed within the cooldown: no new email')
-      return { outcome: 'cooldown', addressHash: hash }
+    if (outcome !== 'queued') {
+      await deps.outbox.settle().catch(() => {})
+      log.info({ ...logFields, outcome }, 'signup recorded: no email owed')
+      return { outcome, addressHash: hash }
     }
     try {
-      await deps.outbox.append({ id: itemId, address, addressHash: hash, slug: pointer.slug, requestedAt: at }, stored)
+      await deps.outbox.append({ id: itemId, address, addressHash: hash, slug: pointer.slug, requestedAt: at, ...(returning ? { kind: 'returning' as const } : {}) }, stored)
     } catch (err) {
       log.error({ err, ...logFields }, 'could not queue the email')
       await updateSubscriber(deps.store, hash, record => {

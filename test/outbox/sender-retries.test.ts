@@ -2,7 +2,7 @@
 import t from 'tap'
 import nock from 'nock'
 import { build, eventually, isolateNetwork, S3_HOST, SES_HOST, testConfig } from '../helper.ts'
-import { capture, mockDeliveryLog, mockPointer, mockPut, recorder, type Captured } from '../aws-mocks.ts'
+import { capture, mockDeliveryLog, mockPointer, mockPut, mockRecord, recorder, type Captured } from '../aws-mocks.ts'
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' }
 
@@ -41,6 +41,7 @@ t.test('throttling, then a 5xx, then success: three attempts with backoff, one e
   const rec = recorder()
   t.teardown(rec.stop)
   mockPointer()
+  mockRecord()
   mockPut(rec, 200, '"etag-1"')
   const writes = mockOutboxAll(rec)
   const times = sesSequence(rec, [[429, 'TooManyRequestsException'], [503, 'ServiceUnavailable'], [200, '']])
@@ -77,6 +78,7 @@ t.test('5xx every time: gives up after SEND_MAX_ATTEMPTS, records the failure, a
   const rec = recorder()
   t.teardown(rec.stop)
   mockPointer()
+  mockRecord()
   mockPut(rec, 200, '"etag-1"')
   mockOutboxAll(rec)
   sesSequence(rec, [[500, 'InternalFailure'], [500, 'InternalFailure'], [500, 'InternalFailure']])

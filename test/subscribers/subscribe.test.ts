@@ -7,7 +7,7 @@ import { buildApp } from '../../src/app.ts'
 import { loggerOptions } from '../../src/logging.ts'
 import { CONSENT_TEXT, CONSENT_VERSION } from '../../src/subscribers/consent.ts'
 import { build, eventually, isolateNetwork, S3_HOST, SES_HOST, TEST_CREDENTIALS, testConfig, type Teardown } from '../helper.ts'
-import { ADDRESS, capture, HASH, mockOutbox, mockPointer, mockPut, mockSes, pointer, RECORD_PATH, recorder, type Captured } from '../aws-mocks.ts'
+import { ADDRESS, capture, HASH, mockOutbox, mockPointer, mockPut, mockRecord, mockSes, pointer, RECORD_PATH, recorder, type Captured } from '../aws-mocks.ts'
 import type { WhitepaperPointer } from '../../src/whitepapers/catalog.ts'
 
 const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString()
@@ -19,6 +19,7 @@ function signupMocks (t: Teardown, current: WhitepaperPointer = pointer): Return
   const rec = recorder()
   t.teardown(rec.stop)
   mockPointer(current)
+  mockRecord()
   mockPut(rec)
   mockOutbox(rec)
   mockSes(rec)
@@ -30,6 +31,7 @@ t.test('a form post records the signup, sends the exact SES request and redirect
   const rec = recorder()
   t.teardown(rec.stop)
   mockPointer()
+  mockRecord()
   mockPut(rec, 200, '"etag-1"')
   mockOutbox(rec)
   mockSes(rec)
@@ -135,8 +137,7 @@ t.test('an address already on file is updated in place, never duplicated', async
     deliveries: []
   }
   mockPointer()
-  mockPut(rec, 412)
-  nock(S3_HOST).get(RECORD_PATH).query(true).reply(200, JSON.stringify(existing), { ETag: '"existing"' })
+  mockRecord(existing, '"existing"')
   mockPut(rec, 200, '"etag-2"')
   mockOutbox(rec)
   mockSes(rec)
@@ -145,12 +146,16 @@ t.test('an address already on file is updated in place, never duplicated', async
   t.equal(res.statusCode, 303)
   await eventually(() => rec.outboxDeletes[0])
   t.ok(nock.isDone())
-  const replace = rec.s3Puts[1]
+  t.equal(rec.s3Puts.length, 1, 'one write: the record as read, replaced')
+  const replace = rec.s3Puts[0]
   t.equal(replace?.headers['if-match'], '"existing"')
   t.equal(replace?.body.createdAt, '2025-01-01T00:00:00.000Z', 'created time kept')
   t.equal(replace?.body.signups.length, 2, 'the new consent is appended')
-  t.equal(replace?.body.status, 'pending', 'submitting the form again re-subscribes an unsubscribed address')
-  t.equal(rec.sesSends.length, 1)
+  t.equal(replace?.body.status, 'unsubscribed', 'a new submission does not resubscribe: only a later confirm POST does')
+  t.equal(rec.sesSends.length, 1, 'one email after the unsubscription...')
+  const text = rec.sesSends[0]?.body.Content.Simple.Body.Text.Data as string
+  t.match(text, 'You unsubscribed from our emails earlier', '...worded for that case')
+  t.match(text, 'you stay unsubscribed, and this address gets no further email from us for 30 days')
 })
 
 t.test('a suppressed address gets the same answer and no email', async t => {
@@ -158,19 +163,23 @@ t.test('a suppressed address gets the same answer and no email', async t => {
   const rec = recorder()
   t.teardown(rec.stop)
   mockPointer()
-  mockPut(rec, 412)
-  nock(S3_HOST).get(RECORD_PATH).query(true).reply(200, JSON.stringify({
+  mockRecord({
     schemaVersion: 1, address: ADDRESS, addressHash: HASH, status: 'suppressed', createdAt: 'x', updatedAt: 'x', signups: [], deliveries: []
-  }), { ETag: '"s"' })
+  }, '"s"')
   mockPut(rec)
+  mockOutbox(rec)
   const app = await build(t)
   const res = await app.inject({ method: 'POST', url: '/subscribe', headers: FORM, payload: form({ email: ADDRESS }) })
   t.equal(res.statusCode, 303)
   t.equal(res.headers.location, '/thanks')
   t.equal(rec.sesSends.length, 0)
-  t.equal(rec.outboxPuts.length, 0, 'nothing owed')
-  t.equal(rec.s3Puts[1]?.body.status, 'suppressed')
-  t.same(rec.s3Puts[1]?.body.deliveries, [], 'no delivery line for a suppressed address')
+  t.equal(rec.outboxPuts.length, 1, 'the outbox is written as for any signup (same time)...')
+  t.same(rec.outboxPuts[0]?.body.items, [], '...but owes nothing')
+  await eventually(() => rec.outboxDeletes.length === 1 || undefined)
+  t.same(rec.outboxDeletes, [rec.outboxPuts[0]?.path], 'and is removed')
+  t.equal(rec.s3Puts[0]?.headers['if-match'], '"s"')
+  t.equal(rec.s3Puts[0]?.body.status, 'suppressed')
+  t.same(rec.s3Puts[0]?.body.deliveries, [], 'no delivery line for a suppressed address')
   t.same(rec.unmatched, [])
 })
 
@@ -228,14 +237,15 @@ t.test('S3 down: 503 with Retry-After, no email sent', async t => {
   t.teardown(rec.stop)
   mockPointer()
   // The SDK retries 5xx itself (3 attempts) before giving up.
-  mockPut(rec, 500); mockPut(rec, 500); mockPut(rec, 500)
+  mockRecord(null, '', 500); mockRecord(null, '', 500); mockRecord(null, '', 500)
   const app = await build(t)
   const res = await app.inject({ method: 'POST', url: '/subscribe', headers: FORM, payload: form({ email: ADDRESS }) })
   t.equal(res.statusCode, 503)
   t.equal(res.headers['retry-after'], '60')
   t.match(res.body, 'We could not record your signup just now')
   t.notMatch(res.body, /InternalError|\n\s+at /, 'no internals leak')
-  t.equal(rec.s3Puts.length, 3)
+  t.equal(rec.s3Puts.length, 0, 'the record could not be read: nothing is written')
+  t.ok(nock.isDone(), 'three attempts to read it')
   t.equal(rec.sesSends.length, 0)
 })
 
@@ -244,6 +254,7 @@ t.test('SES refusing the message: the visitor was already thanked; the failure i
   const rec = recorder()
   t.teardown(rec.stop)
   mockPointer()
+  mockRecord()
   mockPut(rec, 200, '"etag-1"')
   mockOutbox(rec)
   mockSes(rec, [400, { __type: 'MessageRejected', message: 'Email address is not verified: jane@example.com' }])
@@ -263,6 +274,7 @@ t.test('logs never contain the address, even when SES quotes it', async t => {
   const rec = recorder()
   t.teardown(rec.stop)
   mockPointer()
+  mockRecord()
   mockPut(rec)
   mockOutbox(rec)
   mockSes(rec, [400, { __type: 'MessageRejected', message: 'Email address is not verified: jane@example.com' }])
