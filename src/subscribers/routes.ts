@@ -5,17 +5,22 @@ import type { App } from '../app.ts'
 import { ValidationError } from '../errors.ts'
 import { createErrorHandler, ErrorSchema, validationToDomain, wantsJson } from '../http-errors.ts'
 import { landingPage } from '../web/pages.ts'
+import { allowFraming } from '../web/framing.ts'
 import { perIpPerMinute } from '../rate-limit.ts'
 import { DEFAULT_SLUG, SLUG_PATTERN } from '../whitepapers/catalog.ts'
 import { signupErrorOutcome } from '../metrics.ts'
 import type { StampVerdict } from '../abuse/form-stamp.ts'
+import { formOrigin } from '../abuse/form-origin.ts'
+import { DomainError } from '../errors.ts'
+import { parseAddress } from './address.ts'
 
 export const SubscribeBodySchema = Type.Object({
   email: Type.String({ maxLength: 1024, description: 'the visitor\'s email address' }),
   slug: Type.Optional(Type.String({ pattern: SLUG_PATTERN, description: `whitepaper to send (default "${DEFAULT_SLUG}")` })),
   stamp: Type.Optional(Type.String({ maxLength: 64, description: 'the landing page form\'s hidden `stamp` (its signed render time); required unless BOT_MIN_FILL_SECONDS=0' })),
   website: Type.Optional(Type.String({ maxLength: 1024, description: 'honeypot: people leave it empty' })),
-  altcha: Type.Optional(Type.String({ maxLength: 8192, description: 'ALTCHA solution (CAPTCHA=altcha)' }))
+  altcha: Type.Optional(Type.String({ maxLength: 8192, description: 'ALTCHA solution (CAPTCHA=altcha)' })),
+  embed: Type.Optional(Type.Literal('1', { description: 'posted from /embed/<slug> (a frame on a FORM_ORIGINS page): the answer stays frameable' }))
 })
 
 export const SubscribeAcceptedSchema = Type.Object({
@@ -33,7 +38,8 @@ export default async function subscribeRoutes (app: App) {
     schema: {
       summary: 'Sign up and get the whitepaper by email',
       description: 'A form post (application/x-www-form-urlencoded) answers 303 to the thank-you page, or 422 with the form re-rendered (text/html). ' +
-        'With Accept: application/json (or a JSON body) it answers 202, or an error with a stable code (email_required, email_invalid, invalid_request, whitepaper_not_found, too_many_requests, unavailable).',
+        'With Accept: application/json (or a JSON body) it answers 202, or an error with a stable code (email_required, email_invalid, invalid_request, whitepaper_not_found, too_many_requests, unavailable). ' +
+        'A browser\'s post from another site (Origin or Sec-Fetch-Site) is a 403 cross_site_form unless FORM_ORIGINS lists that origin.',
       tags: ['signup'],
       consumes: ['application/x-www-form-urlencoded', 'application/json'],
       body: SubscribeBodySchema,
@@ -47,6 +53,13 @@ export default async function subscribeRoutes (app: App) {
     },
     attachValidation: true,
     config: { rateLimit: perIpPerMinute(app) },
+    // Before the body is even read: a page on another site may not post the form.
+    onRequest: async request => {
+      if (formOrigin(request.headers, config.formOrigins) === 'cross-site') {
+        request.log.info('form post from another site refused')
+        throw new DomainError('cross_site_form', 'This form can only be sent from our own pages. Open the form on our site and send it from there.', 403)
+      }
+    },
     // A bad address re-renders the form with the message beside the field (HTML) or a code (JSON).
     errorHandler: async (err, request, reply) => {
       app.appMetrics.signup(signupErrorOutcome(err))
@@ -57,8 +70,10 @@ export default async function subscribeRoutes (app: App) {
         const pointer = await catalog.current(slug).catch(() => null)
         if (pointer) {
           const email = typeof body.email === 'string' ? body.email.slice(0, 254) : ''
+          const embed = (body as { embed?: unknown }).embed === '1'
+          if (embed) allowFraming(reply as FastifyReply, config.formOrigins)
           return (reply as FastifyReply).code(422).type('text/html; charset=utf-8')
-            .send(landingPage({ site }, { pointer, email, error: { field: problem.field ?? '', message: problem.message }, stamp: formStamps.issue(), captcha: altcha !== undefined }))
+            .send(landingPage({ site, embed }, { pointer, email, error: { field: problem.field ?? '', message: problem.message }, stamp: formStamps.issue(), captcha: altcha !== undefined }))
         }
       }
       return fallback(err, request, reply)
@@ -66,14 +81,22 @@ export default async function subscribeRoutes (app: App) {
   }, async (request, reply) => {
     if (request.validationError) throw validationToDomain(request.validationError as FastifyError)
     const slug = request.body.slug ?? DEFAULT_SLUG
+    const thanks = new URLSearchParams({ ...(slug === DEFAULT_SLUG ? {} : { slug }), ...(request.body.embed ? { embed: '1' } : {}) }).toString()
     const accepted = () => wantsJson(request)
       ? reply.code(202).send({ status: 'accepted' as const, message: 'Check your inbox: the whitepaper is on its way.' })
-      : reply.redirect(slug === DEFAULT_SLUG ? '/thanks' : `/thanks?slug=${slug}`, 303)
+      : reply.redirect(thanks ? `/thanks?${thanks}` : '/thanks', 303)
 
     // Bots get the answer people get, and nothing is written or sent.
-    const bot = request.body.website
+    const stamp = request.body.stamp
+    let bot = request.body.website
       ? 'honeypot'
-      : config.BOT_MIN_FILL_SECONDS > 0 ? botStamp(formStamps.check(request.body.stamp, config.BOT_MIN_FILL_SECONDS)) : undefined
+      : config.BOT_MIN_FILL_SECONDS > 0 ? botStamp(formStamps.check(stamp, config.BOT_MIN_FILL_SECONDS)) : undefined
+    // A stamp is used up by the first valid address sent with it (a typo's 422 leaves it usable):
+    // one page view, one signup, on every instance when Redis is shared.
+    if (!bot && config.BOT_MIN_FILL_SECONDS > 0) {
+      parseAddress(request.body.email)
+      if (!await formStamps.consume(stamp as string)) bot = 'stamp_replayed'
+    }
     if (bot) {
       request.log.info({ reason: bot }, 'signup looks automated: ignored')
       app.appMetrics.signup('bot')

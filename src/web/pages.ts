@@ -5,6 +5,8 @@ import { html, type SafeHtml } from './html.ts'
 
 export interface PageContext {
   site: string
+  /** inside /embed/<slug>'s frame: the card alone, without the site's header and footer */
+  embed?: boolean
 }
 
 interface Script { src: string, module?: boolean }
@@ -20,9 +22,9 @@ function layout (ctx: PageContext, title: string, body: SafeHtml, script?: strin
 ${script ? html`<script src="${script}" defer></script>` : ''}
 ${modules.map(m => html`<script type="module" src="${m.src}"></script>`)}
 </head>
-<body>
+<body${ctx.embed ? html` class="embed"` : ''}>
 <main>
-<p class="site"><a href="/">${ctx.site}</a></p>
+${ctx.embed ? '' : html`<p class="site"><a href="/">${ctx.site}</a></p>`}
 <div class="card">
 ${body}
 </div>
@@ -55,6 +57,7 @@ ${pointer.description ? html`<p class="lead">${pointer.description}</p>` : ''}
 ${otherError ? html`<p class="field-error" role="alert">${otherError}</p>` : ''}
 <form method="post" action="/subscribe" novalidate>
 <input type="hidden" name="slug" value="${pointer.slug}">
+${ctx.embed ? html`<input type="hidden" name="embed" value="1">` : ''}
 <label for="email">Email address</label>
 <input id="email" name="email" type="email" autocomplete="email" inputmode="email" required maxlength="254"
   value="${input.email ?? ''}"${emailError ? html` aria-invalid="true" aria-describedby="email-error"` : ''}>
@@ -77,7 +80,7 @@ export function thanksPage (ctx: PageContext, pointer: WhitepaperPointer | null)
   return layout(ctx, 'Check your inbox', html`
 <h1>Check your inbox</h1>
 <p class="notice" role="status">We are sending ${pointer ? html`<strong>${pointer.title}</strong>` : 'the whitepaper'} to the address you entered. It usually arrives within a minute.</p>
-<p>Nothing there? Look in your spam folder, or <a href="${pointer && pointer.slug !== 'default' ? `/w/${pointer.slug}` : '/'}">try again</a> in a few minutes.</p>`)
+<p>Nothing there? Look in your spam folder, or <a href="${ctx.embed ? `/embed/${pointer?.slug ?? 'default'}` : pointer && pointer.slug !== 'default' ? `/w/${pointer.slug}` : '/'}">try again</a> in a few minutes.</p>`)
 }
 
 export function messagePage (ctx: PageContext, title: string, message: string, link: { href: string, label: string } = { href: '/', label: 'Back to the start page' }): string {

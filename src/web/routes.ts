@@ -6,6 +6,7 @@ import { Type } from 'typebox'
 import type { App } from '../app.ts'
 import { DEFAULT_SLUG, SLUG_PATTERN } from '../whitepapers/catalog.ts'
 import { landingPage, thanksPage } from './pages.ts'
+import { allowFraming } from './framing.ts'
 
 const CSS = readFileSync(new URL('../../public/site.css', import.meta.url), 'utf8')
 // Progressive enhancement of the form (submits in place); the page works without it.
@@ -16,7 +17,8 @@ export const SlugParamsSchema = Type.Object({
 })
 
 export const ThanksQuerySchema = Type.Object({
-  slug: Type.Optional(Type.String({ pattern: SLUG_PATTERN, description: 'whitepaper the visitor asked for' }))
+  slug: Type.Optional(Type.String({ pattern: SLUG_PATTERN, description: 'whitepaper the visitor asked for' })),
+  embed: Type.Optional(Type.Literal('1', { description: 'shown inside /embed/<slug>\'s frame' }))
 })
 
 const HtmlSchema = Type.String({ description: 'HTML page' })
@@ -38,9 +40,18 @@ export default async function webRoutes (app: App) {
     return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(landingPage({ site }, { pointer, stamp: formStamps.issue(), captcha }))
   })
 
+  // The form alone, to be framed by the marketer's own pages (FORM_ORIGINS): no JavaScript needed there.
+  app.get('/embed/:slug', { schema: { ...PAGE, summary: 'The form of a whitepaper, for an iframe on a FORM_ORIGINS page', params: SlugParamsSchema, response: { 200: HtmlSchema } } }, async (request, reply) => {
+    const pointer = await catalog.require(request.params.slug)
+    return allowFraming(reply, config.formOrigins).type('text/html; charset=utf-8').header('cache-control', 'no-store')
+      .send(landingPage({ site, embed: true }, { pointer, stamp: formStamps.issue(), captcha }))
+  })
+
   app.get('/thanks', { schema: { ...PAGE, summary: 'Thank-you page after a form post', querystring: ThanksQuerySchema, response: { 200: HtmlSchema } } }, async (request, reply) => {
     const pointer = await catalog.current(request.query.slug ?? DEFAULT_SLUG).catch(() => null)
-    return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(thanksPage({ site }, pointer))
+    const embed = request.query.embed === '1'
+    if (embed) allowFraming(reply, config.formOrigins)
+    return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(thanksPage({ site, embed }, pointer))
   })
 
   app.get('/assets/site.css', { schema: { hide: true, response: { 200: AssetSchema } }, logLevel: 'warn' }, async (_request, reply) => {

@@ -50,9 +50,9 @@ const expiredConfirm = tokens.sign({ purpose: 'confirm', addressHash: HASH, slug
 const expiredRenew = tokens.sign({ purpose: 'renew', addressHash: HASH, slug: 'default', issuedAt: 1_700_000_000, expiresAt: 1_700_003_600 })
 
 // Stamps a bot might send: a real one issued a day and more ago, one with a forged signature, one signed elsewhere.
-const staleStamp = createFormStamps(SECRETS, () => Date.now() - 25 * 60 * 60 * 1000).issue()
+const staleStamp = createFormStamps({ secrets: SECRETS, now: () => Date.now() - 25 * 60 * 60 * 1000 }).issue()
 const forgedStamp = `${(Date.now() - 600_000).toString(36)}.${'A'.repeat(22)}`
-const foreignStamp = createFormStamps(['another-secret-0123456789abcdef0123456789'], () => Date.now() - 600_000).issue()
+const foreignStamp = createFormStamps({ secrets: ['another-secret-0123456789abcdef0123456789'], now: () => Date.now() - 600_000 }).issue()
 
 const sns = (fields: Record<string, unknown>) => JSON.stringify({
   Type: 'Notification',
