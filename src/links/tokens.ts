@@ -63,6 +63,10 @@ export function createTokenSigner (secrets: string[], now: () => number = Date.n
         throw new TokenError('token_invalid', INVALID)
       }
       const raw = Buffer.from(token, 'base64url')
+      // Node's decoder ignores a trailing lone character and the unused low bits of the last one, so
+      // several strings decode to the same bytes: only the one canonical spelling is accepted (RFC 4648
+      // §3.5), so a link changed in any way, even in bits the decoder drops, is refused.
+      if (raw.toString('base64url') !== token) throw new TokenError('token_invalid', INVALID)
       if (raw.length < FIXED + 1 + MAC_BYTES || raw.length > FIXED + 64 + MAC_BYTES) throw new TokenError('token_invalid', INVALID)
       const payload = raw.subarray(0, raw.length - MAC_BYTES)
       const given = raw.subarray(raw.length - MAC_BYTES)

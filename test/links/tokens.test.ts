@@ -42,6 +42,52 @@ t.test('tampering with any byte, or truncating, is refused', async t => {
   t.equal(codeOf(() => signer.verify('A'.repeat(300), 'confirm')), 'token_invalid')
 })
 
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+
+/** Every string one edit away from `token`: each character removed, changed, or one inserted anywhere (appended too). */
+function oneEditAway (token: string): string[] {
+  const out: string[] = []
+  for (let i = 0; i <= token.length; i++) {
+    for (const c of ALPHABET) out.push(token.slice(0, i) + c + token.slice(i))
+    if (i === token.length) break
+    out.push(token.slice(0, i) + token.slice(i + 1))
+    for (const c of ALPHABET) if (c !== token[i]) out.push(token.slice(0, i) + c + token.slice(i + 1))
+  }
+  return out
+}
+
+t.test('only the canonical spelling decodes: every one-character append, removal or change is refused', async t => {
+  const signer = createTokenSigner([A], () => NOW)
+  // Slugs of 7, 8 and 9 bytes make tokens of 81, 82 and 83 bytes: the last base64url quantum is full, or
+  // its last character carries 4 or 2 bits the decoder ignores; an appended character lands in each position.
+  for (const purpose of ['confirm', 'unsubscribe', 'renew'] as const) {
+    for (const slug of ['default', 'default2', 'q3-report']) {
+      const token = signer.sign({ ...claims, purpose, slug })
+      t.ok(signer.verify(token, purpose), `${purpose} token with a ${slug.length}-byte slug verifies`)
+      const accepted: string[] = []
+      const edits = oneEditAway(token)
+      for (const edited of edits) if (codeOf(() => signer.verify(edited, purpose)) !== 'token_invalid') accepted.push(edited)
+      t.same(accepted, [], `${purpose}, ${slug.length}-byte slug: all ${edits.length} one-character edits are token_invalid`)
+    }
+  }
+})
+
+t.test('a token whose re-encoding differs is refused, even though it decodes to valid bytes', async t => {
+  const signer = createTokenSigner([A], () => NOW)
+  // The slug the service uses by default: 81 bytes, 108 characters, and a lone 109th is dropped.
+  const token = signer.sign({ ...claims, purpose: 'renew', slug: 'default' })
+  t.same(Buffer.from(`${token}x`, 'base64url'), Buffer.from(token, 'base64url'), 'the decoder drops an appended character')
+  t.equal(codeOf(() => signer.verify(`${token}x`, 'renew')), 'token_invalid')
+  t.equal(codeOf(() => signer.verify(`${token}=`, 'renew')), 'token_invalid', 'no padding either')
+  // 83 bytes end in a 2-byte quantum: its last character has 2 bits the decoder ignores.
+  const longer = signer.sign({ ...claims, purpose: 'renew', slug: 'q3-report' })
+  const bytes = Buffer.from(longer, 'base64url')
+  const last = ALPHABET.indexOf(longer.at(-1) ?? '')
+  const sibling = longer.slice(0, -1) + ALPHABET[last ^ 1]
+  t.same(Buffer.from(sibling, 'base64url'), bytes, 'a sibling spelling decodes to the very same bytes')
+  t.equal(codeOf(() => signer.verify(sibling, 'renew')), 'token_invalid')
+})
+
 t.test('a token for one purpose never works for another', async t => {
   const signer = createTokenSigner([A], () => NOW)
   const unsubscribe = signer.sign({ ...claims, purpose: 'unsubscribe', expiresAt: 0 })
