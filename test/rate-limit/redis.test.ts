@@ -1,7 +1,7 @@
 // RATE_LIMIT_REDIS_URL: two instances share one count per client IP through a real Redis server.
 import t from 'tap'
 import { execFileSync } from 'node:child_process'
-import { build, isolateNetwork, testConfig } from '../helper.ts'
+import { build, eventually, isolateNetwork, testConfig } from '../helper.ts'
 import { freePorts } from '../process/child.ts'
 
 function redisServer (): string | undefined {
@@ -23,9 +23,9 @@ t.test('two instances, one limit', { skip: binary ? false : 'redis-server is not
   const config = testConfig({ RATE_LIMIT_PER_IP_PER_MINUTE: '3', RATE_LIMIT_REDIS_URL: `redis://127.0.0.1:${port}`, SENDER: 'off' })
   // Wait until Redis accepts connections (poll; no fixed sleep).
   const { Redis } = await import('ioredis')
-  const probe = new Redis(`redis://127.0.0.1:${port}`, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => 50 })
+  const probe = new Redis(`redis://127.0.0.1:${port}`, { maxRetriesPerRequest: 0, retryStrategy: () => 50 })
   t.teardown(() => probe.disconnect())
-  await probe.connect()
+  await eventually(async () => await probe.ping() === 'PONG' || undefined)
   const a = await build(t, config)
   const b = await build(t, config)
   const post = (app: typeof a, ip: string) => app.inject({
@@ -47,4 +47,27 @@ t.test('Redis down: requests still go through (the limit is skipped, not the ser
     codes.push((await app.inject({ method: 'POST', url: '/subscribe', headers: { accept: 'application/json' }, payload: { email: 'bad' } })).statusCode)
   }
   t.same(codes, [422, 422, 422])
+})
+
+t.test('a form stamp used on one instance is used on all (Redis)', { skip: binary ? false : 'redis-server is not installed (.ci/run installs it)' }, async t => {
+  isolateNetwork(t)
+  const [port] = await freePorts(1)
+  const { spawn } = await import('node:child_process')
+  const redis = spawn(binary as string, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
+  t.teardown(() => { redis.kill('SIGKILL') })
+  const { Redis } = await import('ioredis')
+  const probe = new Redis(`redis://127.0.0.1:${port}`, { maxRetriesPerRequest: 0, retryStrategy: () => 50 })
+  t.teardown(() => probe.disconnect())
+  // Until redis-server listens (poll; no fixed sleep).
+  await eventually(async () => await probe.ping() === 'PONG' || undefined)
+  const config = testConfig({ RATE_LIMIT_REDIS_URL: `redis://127.0.0.1:${port}`, SENDER: 'off' })
+  const a = await build(t, config)
+  const b = await build(t, config)
+  const stamp = a.services.formStamps.issue()
+  t.equal(await a.services.formStamps.consume(stamp), true, 'first use, on instance A')
+  t.equal(await b.services.formStamps.consume(stamp), false, 'the replay on instance B is refused')
+  t.equal(await b.services.formStamps.consume(b.services.formStamps.issue()), true, 'another stamp is fine')
+  t.equal((await probe.keys('leadlink-stamp:*')).length, 2, 'used stamps live in Redis')
+  const ttl = await probe.pttl((await probe.keys('leadlink-stamp:*'))[0] as string)
+  t.ok(ttl > 0 && ttl <= 24 * 60 * 60 * 1000, 'and expire when the stamp would be stale anyway')
 })
