@@ -5,8 +5,8 @@
 //      instead of hundreds, and no TypeScript to strip)
 import { rm } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
-import * as esbuild from 'esbuild'
-import { buildTemplates } from './build-templates.ts'
+import type * as esbuild from 'esbuild'
+import { buildTemplates, staleTemplates } from './build-templates.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 export const BUNDLE_DIR = fileURLToPath(new URL('../dist/node/', import.meta.url))
@@ -35,10 +35,23 @@ export const BUNDLE_OPTIONS = {
  */
 export async function bundle (outdir = BUNDLE_DIR): Promise<void> {
   await rm(outdir, { recursive: true, force: true })
+  const esbuild = await import('esbuild')
   await esbuild.build({ ...BUNDLE_OPTIONS, absWorkingDir: ROOT, entryPoints: { server: 'src/server.ts', lambda: 'src/lambda.ts' }, outdir })
 }
 
-if (import.meta.main) {
+/** devDependencies present (a production install, `--omit=dev`, has none of the build tools)? */
+function installed (name: string): boolean {
+  try { import.meta.resolve(name); return true } catch { return false }
+}
+
+if (import.meta.main && !installed('esbuild')) {
+  // A production install: the committed email HTML serves as it is, and `npm start` runs the sources.
+  const stale = await staleTemplates()
+  if (stale.length > 0) {
+    process.stderr.write(`leadlink: templates/build is out of date for ${stale.join(', ')} and mjml (a devDependency) is not installed: run \`npm install\` and \`npm run build\`.\n`)
+    process.exit(1)
+  }
+} else if (import.meta.main) {
   const built = await buildTemplates({ force: process.argv.includes('--force') })
   if (built.length > 0) console.log(`templates: compiled ${built.join(', ')}`)
   // After the templates: building the app to collect its schemas reads them.

@@ -17,8 +17,14 @@ async function main (): Promise<void> {
 
   let local: LocalStack | undefined
   if (config.mode === 'local') {
-    const { startLocalStack } = await import('./local/stack.ts')
-    local = await startLocalStack(config)
+    // A production install (--omit=dev) has no emulators: say so in one line, not a stack trace.
+    const devDependencyMissing = (err: NodeJS.ErrnoException): never => {
+      if (err.code !== 'ERR_MODULE_NOT_FOUND') throw err
+      process.stderr.write('leadlink: local mode needs the dev dependencies (run `npm install` without --omit=dev), or set S3_BUCKET (and SES_FROM, TOKEN_SECRET) to use a real bucket.\n')
+      process.exit(1)
+    }
+    const { startLocalStack } = await import('./local/stack.ts').catch(devDependencyMissing)
+    local = await startLocalStack(config).catch(devDependencyMissing)
     config = local.config
   }
 

@@ -51,7 +51,8 @@ export function childEnv (overrides: Record<string, string> = {}): Record<string
       key === 'NODE_OPTIONS' || key === 'SMTP_TRANSPORT') continue
     env[key] = value
   }
-  return { ...env, ...overrides }
+  // Processes run side by side: the metrics listener (default 127.0.0.1:9464) only where a test asks.
+  return { ...env, METRICS_PORT: '0', ...overrides }
 }
 
 export interface Exit {
