@@ -1,6 +1,6 @@
 // Email address parsing: one canonical form per mailbox, so one record and one hash per person.
 import { createHash } from 'node:crypto'
-import { domainToASCII } from 'node:url'
+import { domainToASCII, domainToUnicode } from 'node:url'
 import { ValidationError } from '../errors.ts'
 
 // RFC 5321 §4.5.3.1: 64 octets of local part; 254 for a usable forward-path address.
@@ -10,6 +10,14 @@ const MAX_LOCAL = 64
 const LOCAL_RE = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$/
 const LABEL_RE = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/
 const TLD_RE = /^(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$/
+// URL syntax: domainToASCII parses its input as a URL host, so `u@example.com/../x`, `u@example.com?x`
+// and `u@ex%61mple.com` would all come out as example.com. In a local part `%` is the old relay hack
+// (`victim%host@relay`) and none of the four belongs in a signup address: refused anywhere.
+const URL_SYNTAX_RE = /[/?%#]/
+// An RFC 2047 encoded word (=?utf-8?q?…?=) is decoded by some mail software into another address.
+const ENCODED_WORD_RE = /=\?/
+// A domain as typed: letters of any script (IDN), combining marks, digits, hyphens and dots, nothing else.
+const DOMAIN_INPUT_RE = /^[\p{L}\p{M}\p{Nd}.-]+$/u
 
 export interface ParsedAddress {
   /** canonical form: local part and domain lowercased, domain in punycode */
@@ -20,6 +28,15 @@ export interface ParsedAddress {
 
 function invalid (message = 'Enter an email address like name@example.com.'): ValidationError {
   return new ValidationError('email_invalid', message, 'email')
+}
+
+/**
+ * An `xn--` label must be real punycode (RFC 3492) of a name we would accept typed in Unicode, and come
+ * back unchanged (RFC 5891 §5.4): domainToUnicode returns a label it cannot decode as it was.
+ */
+function validAceLabel (label: string): boolean {
+  const unicode = domainToUnicode(label)
+  return unicode !== label && DOMAIN_INPUT_RE.test(unicode) && domainToASCII(unicode) === label
 }
 
 export function hashAddress (address: string): string {
@@ -34,17 +51,20 @@ export function parseAddress (input: unknown): ParsedAddress {
   if (raw.length > MAX_ADDRESS * 4) throw invalid('That email address is too long.')
   // Display names, lists, comments, quoting and header injection are all refused outright.
   if (/[\s<>()[\]\\,;:"\u0000-\u001f\u007f]/.test(raw)) throw invalid()
+  if (URL_SYNTAX_RE.test(raw) || ENCODED_WORD_RE.test(raw)) throw invalid()
   const at = raw.lastIndexOf('@')
   if (at <= 0 || at === raw.length - 1) throw invalid()
   const local = raw.slice(0, at)
   const domainInput = raw.slice(at + 1).replace(/\.$/, '')
   if (local.length > MAX_LOCAL || !LOCAL_RE.test(local)) throw invalid()
+  if (!DOMAIN_INPUT_RE.test(domainInput)) throw invalid()
   const domain = domainToASCII(domainInput.toLowerCase())
   if (!domain) throw invalid()
   const labels = domain.split('.')
   if (labels.length < 2 || !labels.every(l => LABEL_RE.test(l)) || !TLD_RE.test(labels[labels.length - 1] ?? '')) {
     throw invalid()
   }
+  if (!labels.every(l => !l.startsWith('xn--') || validAceLabel(l))) throw invalid()
   const address = `${local.toLowerCase()}@${domain}`
   if (address.length > MAX_ADDRESS) throw invalid('That email address is too long.')
   return { address, hash: hashAddress(address) }

@@ -20,6 +20,18 @@ t.test('canonical form: trimmed, lowercased, IDN domains in punycode', async t =
   t.equal(parseAddress('o\'brien+news@mail.example.org').address, 'o\'brien+news@mail.example.org')
 })
 
+t.test('valid IDN addresses are accepted, typed in Unicode or in punycode', async t => {
+  t.equal(parseAddress('u@bücher.de').address, 'u@xn--bcher-kva.de')
+  t.equal(parseAddress('u@xn--bcher-kva.de').address, 'u@xn--bcher-kva.de', 'punycode that decodes and round-trips')
+  t.equal(parseAddress('u@XN--BCHER-KVA.DE').address, 'u@xn--bcher-kva.de')
+  t.equal(parseAddress('u@bu\u0308cher.de').address, 'u@xn--bcher-kva.de', 'a combining mark (decomposed ü) is a letter part')
+  t.equal(parseAddress('u@münchen.de').address, 'u@xn--mnchen-3ya.de')
+  t.equal(parseAddress('u@例え.テスト').address, 'u@xn--r8jz45g.xn--zckzah', 'an IDN top-level domain')
+  t.equal(parseAddress('u@xn--r8jz45g.xn--zckzah').address, 'u@xn--r8jz45g.xn--zckzah')
+  t.equal(parseAddress('u@пример.рф').address, 'u@xn--e1afmkfd.xn--p1ai')
+  t.equal(parseAddress('u=x@example.com').address, 'u=x@example.com', 'an equals sign alone is not an encoded word')
+})
+
 t.test('the hash is sha256 of the canonical address, so case variants share one record', async t => {
   const a = parseAddress('Jane@Example.com')
   const b = parseAddress('jane@example.COM')
@@ -61,7 +73,36 @@ const invalid = [
   `${'a'.repeat(65)}@example.com`,
   `a@${'b'.repeat(64)}.com`,
   `${'a'.repeat(60)}@${Array.from({ length: 4 }, () => 'c'.repeat(60)).join('.')}.com`,
-  'x'.repeat(5000)
+  'x'.repeat(5000),
+  // URL syntax: domainToASCII would parse these as URL hosts and keep only example.com.
+  'u@example.com/../x',
+  'u@example.com/',
+  'u@example.com?x',
+  'u@example.com#x',
+  'u@ex%61mple.com',
+  'u@example.com%2F..',
+  'a/b@example.com',
+  'a?b@example.com',
+  'a%b@example.com',
+  'victim%example.org@example.com',
+  'a#b@example.com',
+  // Only letters, digits, hyphens and dots in a domain as typed.
+  'u@ex_ample.com',
+  'u@example.com\u3002',
+  'u@example\uff0ecom',
+  'u@💩.la',
+  'u@ex*ample.com',
+  // Punycode that does not decode, or does not round-trip.
+  'u@xn--zz.com',
+  'u@xn--.com',
+  'u@xn--a.com',
+  'u@xn--abc-.com',
+  'u@example.xn--zz',
+  'u@xn--ls8h.la',
+  // RFC 2047 encoded words.
+  '=?utf-8?q?victim=40example.org?=@example.com',
+  '=?utf-8?b?dmljdGltQGV4YW1wbGUub3Jn?=@example.com',
+  'u=?@example.com'
 ]
 
 for (const input of invalid) {
