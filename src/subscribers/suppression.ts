@@ -20,7 +20,20 @@ export interface SuppressOptions {
   now?: () => Date
 }
 
-/** Returns the address hash, or undefined when SES reported something that is not an address. */
+/** The record already says exactly this: writing it again would change nothing but updatedAt and the ETag. */
+function holds (record: SubscriberRecord, event: SuppressionEvent): boolean {
+  const s = record.suppression
+  return record.status === 'suppressed' && s !== undefined && s.at === event.at && s.reason === event.reason &&
+    s.detail === event.detail && s.feedbackId === event.feedbackId
+}
+
+/** Thrown out of the change function to leave a record that already holds the suppression untouched. */
+class AlreadySuppressed extends Error {}
+
+/**
+ * Returns the address hash, or undefined when SES reported something that is not an address.
+ * Idempotent: a retried or duplicated notification finds the same suppression and writes nothing.
+ */
 export async function suppressAddress (options: SuppressOptions, event: SuppressionEvent): Promise<string | undefined> {
   let parsed: ParsedAddress
   try {
@@ -32,12 +45,20 @@ export async function suppressAddress (options: SuppressOptions, event: Suppress
   const fresh = (): SubscriberRecord => ({
     schemaVersion: 1, address: parsed.address, addressHash: parsed.hash, status: 'suppressed', createdAt: at, updatedAt: at, signups: [], deliveries: []
   })
-  await upsertSubscriber(options.store, parsed.hash, fresh, record => {
-    record.status = 'suppressed'
-    record.suppression = { at: event.at, reason: event.reason, detail: event.detail, ...(event.feedbackId ? { feedbackId: event.feedbackId } : {}) }
-    record.updatedAt = at
-    return record
-  })
+  try {
+    // Read first: a suppression usually concerns an address on file, and a retry must find it unchanged.
+    const known = await options.store.get(parsed.hash)
+    await upsertSubscriber(options.store, parsed.hash, fresh, record => {
+      // Also checked after a lost race: the other writer may have stored this very suppression.
+      if (holds(record, event)) throw new AlreadySuppressed()
+      record.status = 'suppressed'
+      record.suppression = { at: event.at, reason: event.reason, detail: event.detail, ...(event.feedbackId ? { feedbackId: event.feedbackId } : {}) }
+      record.updatedAt = at
+      return record
+    }, undefined, known)
+  } catch (err) {
+    if (!(err instanceof AlreadySuppressed)) throw err
+  }
   options.onSuppressed?.(parsed.hash)
   return parsed.hash
 }
