@@ -1,13 +1,16 @@
 // POST /webhooks/ses: SES bounce and complaint notifications through SNS. Every message's signature
 // is verified (SignatureVersion 1 and 2, certificate from an SNS host, via sns-payload-validator),
-// its topic must be allow-listed, and old or repeated messages are refused.
+// its topic must be allow-listed, old messages are refused, and a message counts as handled only once
+// its effects and then its marker are in S3 (src/webhooks/processed.ts): SNS retries anything else.
 // https://docs.aws.amazon.com/sns/latest/dg/sns-verify-signature-of-message.html
+// https://docs.aws.amazon.com/sns/latest/dg/sns-message-delivery-retries.html
 import SnsPayloadValidator from 'sns-payload-validator'
 import { Type } from 'typebox'
 import type { App } from '../app.ts'
 import { DomainError } from '../errors.ts'
 import { ErrorSchema, toProblem } from '../http-errors.ts'
 import { suppressAddress, type SuppressionEvent } from '../subscribers/suppression.ts'
+import { createProcessedMessages, isMessageId } from './processed.ts'
 
 // SNS retries for up to an hour; anything older is a replay.
 const MAX_AGE_MS = 60 * 60 * 1000
@@ -54,7 +57,7 @@ export interface SesWebhookOptions {
 }
 
 export default async function sesWebhook (app: App, opts: SesWebhookOptions = {}) {
-  const { config, subscribers, outbox } = app.services
+  const { config, subscribers, outbox, aws } = app.services
   const topics = new Set(config.SNS_TOPIC_ARNS.split(',').map(s => s.trim()).filter(Boolean))
   if (topics.size === 0) return
   const validator = opts.validator ?? new SnsPayloadValidator()
@@ -62,7 +65,7 @@ export default async function sesWebhook (app: App, opts: SesWebhookOptions = {}
     const res = await fetch(url, { signal: AbortSignal.timeout(10_000) })
     if (!res.ok) throw new Error(`SubscribeURL answered ${res.status}`)
   })
-  const seen = new Map<string, number>()
+  const processed = createProcessedMessages({ s3: aws.s3, bucket: config.s3Bucket })
 
   // Machines call this route: errors are JSON whatever the request says it accepts.
   app.setErrorHandler(async (err, request, reply) => {
@@ -114,21 +117,28 @@ export default async function sesWebhook (app: App, opts: SesWebhookOptions = {}
       log.warn('SNS message too old (replay?) rejected')
       throw new WebhookError('webhook_stale', 'The message is too old.')
     }
-    if (seen.has(body.MessageId)) {
+    // It becomes part of an S3 key: only the UUID shape SNS uses gets that far.
+    if (!isMessageId(body.MessageId)) throw new WebhookError('webhook_malformed', 'The MessageId is not an SNS message id.')
+    // Any S3 error from here on is a 5xx, with nothing marked: SNS retries, and the retry redoes what
+    // did not finish (every effect is idempotent).
+    if (await processed.has(body.MessageId)) {
       log.info('SNS message already processed')
       return reply.send({ status: 'ignored' })
     }
-    seen.set(body.MessageId, sentAt)
-    if (seen.size > 10_000) for (const [id] of seen) { seen.delete(id); if (seen.size <= 5_000) break }
+    const done = async (suppressed?: number) => processed.mark(body.MessageId, {
+      schemaVersion: 1, type: body.Type, topicArn: body.TopicArn, processedAt: new Date().toISOString(), ...(suppressed === undefined ? {} : { suppressed })
+    })
 
     if (body.Type === 'SubscriptionConfirmation') {
       const url = String((body as Record<string, unknown>).SubscribeURL ?? '')
       if (!SUBSCRIBE_URL.test(url)) throw new WebhookError('webhook_malformed', 'The SubscribeURL is not an SNS address.')
       await confirm(url)
+      await done()
       log.info('SNS subscription confirmed')
       return reply.send({ status: 'confirmed' })
     }
     if (body.Type === 'UnsubscribeConfirmation') {
+      await done()
       log.warn('SNS says this endpoint was unsubscribed from the topic')
       return reply.send({ status: 'ignored' })
     }
@@ -147,6 +157,8 @@ export default async function sesWebhook (app: App, opts: SesWebhookOptions = {}
         log.info({ addressHash: hash.slice(0, 12), reason: event.reason, detail: event.detail }, 'address suppressed')
       }
     }
+    // Only now, with every suppression stored, does the message count as handled.
+    await done(suppressed)
     return reply.send({ status: 'processed', suppressed })
   })
 }
