@@ -81,7 +81,8 @@
       await postToS3(ticket, file)
       progress.value = 100
       say('Checking the file…')
-      const version = await api(ticket.verifyUrl, { filename: file.name, title: title, description: description })
+      // The ticket's name: the one the server cleaned (always .pdf) and the download will keep.
+      const version = await api(ticket.verifyUrl, { filename: ticket.filename, title: title, description: description })
       say('Uploaded and checked: version ' + version.version + '. Activate it below.')
       window.location.assign('/admin/w/' + slug + '?uploaded=' + encodeURIComponent(version.version))
     } catch (err) {

@@ -3,7 +3,8 @@
 //   whitepapers/<slug>/versions/<version>/<file>.pdf   the bytes, written once (If-None-Match: *)
 //   whitepapers/<slug>/versions/<version>/meta.json    what a pointer needs (title, file name, size,
 //                                                      sha256, ETag), written once when the bytes are
-//                                                      known good; `list` and `activate` read it
+//                                                      known good; `list` and `activate` read it and
+//                                                      check it again (version-meta.ts)
 //   whitepapers/<slug>/current.json                    the pointer, switched with If-Match
 import { createHash, randomBytes } from 'node:crypto'
 import type { Readable } from 'node:stream'
@@ -11,7 +12,10 @@ import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCom
 import { isConditionFailed, isNotFound } from '../aws/errors.ts'
 import { mapAll } from '../bounded-map.ts'
 import { ConflictError, NotFoundError, UnavailableError, ValidationError } from '../errors.ts'
-import { attachmentDisposition, cleanFilename, keySafeFilename } from './content-disposition.ts'
+import { attachmentDisposition } from './content-disposition.ts'
+import { checkText, checkVersionMeta, defaultTitle, metaKey, pdfFilename, versionKey, versionsPrefix } from './version-meta.ts'
+
+export { checkText, defaultTitle, DESCRIPTION_MAX, metaKey, pdfFilename, TITLE_MAX, versionKey, versionsPrefix } from './version-meta.ts'
 
 export const SLUG_PATTERN = '^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$'
 const SLUG_RE = new RegExp(SLUG_PATTERN)
@@ -19,8 +23,6 @@ export const DEFAULT_SLUG = 'default'
 /** `<UTC timestamp>-<8 hex>`: sorts by time; the suffix is the sha256 prefix (publish) or random (upload). */
 export const VERSION_PATTERN = '^\\d{8}T\\d{6}Z-[0-9a-f]{8}$'
 const VERSION_RE = new RegExp(VERSION_PATTERN)
-export const TITLE_MAX = 200
-export const DESCRIPTION_MAX = 1000
 
 // Multipart parts for large files: 8 MiB (S3's minimum is 5 MiB), four in flight.
 // https://docs.aws.amazon.com/AmazonS3/latest/userguide/qfacts.html
@@ -114,18 +116,6 @@ export function pointerKey (slug: string): string {
   return `whitepapers/${slug}/current.json`
 }
 
-export function versionsPrefix (slug: string): string {
-  return `whitepapers/${slug}/versions/`
-}
-
-export function versionKey (slug: string, version: string, filename: string): string {
-  return `${versionsPrefix(slug)}${version}/${keySafeFilename(filename)}`
-}
-
-export function metaKey (slug: string, version: string): string {
-  return `${versionsPrefix(slug)}${version}/meta.json`
-}
-
 export function versionId (at: Date, suffix: string = randomBytes(4).toString('hex')): string {
   return `${at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${suffix.slice(0, 8)}`
 }
@@ -146,20 +136,6 @@ export function pdfFromBytes (bytes: Uint8Array): PdfSource {
     sha256: createHash('sha256').update(bytes).digest('hex'),
     head: bytes.subarray(0, 5),
     body: () => bytes
-  }
-}
-
-/** The title a version gets when none is given: the file name without `.pdf`. */
-export function defaultTitle (filename: string): string {
-  return filename.replace(/\.pdf$/i, '')
-}
-
-function checkText (title: string | undefined, description: string | undefined): void {
-  if (title !== undefined && (title.trim() === '' || title.length > TITLE_MAX)) {
-    throw new ValidationError('title_invalid', `A title is 1-${TITLE_MAX} characters.`, 'title')
-  }
-  if (description !== undefined && description.length > DESCRIPTION_MAX) {
-    throw new ValidationError('description_invalid', `A description is at most ${DESCRIPTION_MAX} characters.`, 'description')
   }
 }
 
@@ -232,6 +208,12 @@ export function createCatalog (options: CatalogOptions) {
     }
   }
 
+  /** A version's meta.json, checked (ConflictError version_meta_invalid when it fails); null when there is none. */
+  async function recorded (slug: string, version: string): Promise<VersionMeta | null> {
+    const found = await readJson<unknown>(metaKey(slug, version))
+    return found ? checkVersionMeta(found.value, slug, version) : null
+  }
+
   /** Writes meta.json once; a second write of the same bytes is harmless, of other bytes a conflict. */
   async function recordVersion (meta: VersionMeta): Promise<VersionMeta> {
     try {
@@ -245,8 +227,8 @@ export function createCatalog (options: CatalogOptions) {
       return meta
     } catch (err) {
       if (!isConditionFailed(err)) throw err
-      const existing = await readJson<VersionMeta>(metaKey(meta.slug, meta.version))
-      if (existing && existing.value.key === meta.key && existing.value.sha256 === meta.sha256) return existing.value
+      const existing = await recorded(meta.slug, meta.version)
+      if (existing && existing.key === meta.key && existing.sha256 === meta.sha256) return existing
       throw new ConflictError('version_exists', `Version ${meta.version} of "${meta.slug}" is already recorded with other bytes.`)
     }
   }
@@ -294,7 +276,8 @@ export function createCatalog (options: CatalogOptions) {
 
   /** A version's meta.json; for versions published before it existed, rebuilt from the object itself. */
   async function versionMeta (slug: string, listed: ListedVersion, currentPointer: () => Promise<WhitepaperPointer | null>): Promise<VersionMeta | null> {
-    if (listed.hasMeta) return (await readJson<VersionMeta>(metaKey(slug, listed.version)))?.value ?? null
+    // Read only from the version's own folder, and checked: a meta.json is trusted for nothing it does not prove.
+    if (listed.hasMeta) return await recorded(slug, listed.version)
     if (!listed.pdfKey) return null
     const pointer = await currentPointer()
     if (pointer?.version === listed.version) {
@@ -412,7 +395,11 @@ export function createCatalog (options: CatalogOptions) {
       assertSlug(slug)
       const [listed, pointer] = await Promise.all([listVersionObjects(slug), readPointer(slug)])
       const versions = await mapAll(listed, 8, async entry => {
-        const meta = await versionMeta(slug, entry, async () => pointer?.pointer ?? null)
+        const meta = await versionMeta(slug, entry, async () => pointer?.pointer ?? null).catch(err => {
+          if (!(err instanceof ConflictError) || err.code !== 'version_meta_invalid') throw err
+          options.log?.warn({ slug, version: entry.version, code: err.code }, 'a version\'s meta.json failed its check; listed as unverified')
+          return null
+        })
         return {
           version: entry.version,
           state: meta ? 'ready' as const : 'unverified' as const,
@@ -443,6 +430,8 @@ export function createCatalog (options: CatalogOptions) {
       return meta
     },
 
+    recorded,
+
     recordVersion,
 
     /** Makes an existing version current (a rollback is activating an older one). */
@@ -453,7 +442,7 @@ export function createCatalog (options: CatalogOptions) {
         if (isNotFound(err)) throw new NotFoundError('version_not_found', `The file of version ${version} is missing from the bucket.`)
         throw err
       })
-      if (meta.etag && head.ETag && head.ETag !== meta.etag) {
+      if ((meta.etag && head.ETag && head.ETag !== meta.etag) || (head.ContentLength !== undefined && head.ContentLength !== meta.size)) {
         throw new ConflictError('version_changed', `The file of version ${version} changed after it was checked; upload it again.`)
       }
       const current = await readPointer(slug)
@@ -476,8 +465,7 @@ export function createCatalog (options: CatalogOptions) {
       if (input.maxBytes !== undefined && source.size > input.maxBytes) {
         throw new ValidationError('file_too_large', `The file is ${source.size} bytes; the limit is ${input.maxBytes} bytes (ADMIN_UPLOAD_MAX_BYTES).`, 'file')
       }
-      const filename = cleanFilename(input.filename)
-      if (!filename) throw new ValidationError('filename_invalid', 'The file needs a name.', 'file')
+      const filename = pdfFilename(input.filename)
       checkText(input.title, input.description)
       const at = now()
       const version = versionId(at, source.sha256)

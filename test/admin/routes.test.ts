@@ -1,9 +1,10 @@
 // Admin routes against the real S3 and SES emulators: the dashboard, a browser-style upload through the
-// presigned POST (sent here with fetch), the server's checks before activation, activate and roll back,
-// the email preview (which sends nothing), signup counts and the streamed CSV.
+// presigned POST (sent here with fetch) into a staging key, the server's checks and copy before
+// activation, tickets reused afterwards, crafted meta.json files, activate and roll back, the email
+// preview (which sends nothing), signup counts and the streamed CSV.
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import { parse } from 'csv-parse/sync'
 import t, { type Test } from 'tap'
 import type { SubscriberRecord } from '../../src/subscribers/store.ts'
@@ -54,7 +55,24 @@ async function readJson<T> (key: string): Promise<T> {
   return JSON.parse(await res.Body?.transformToString() ?? '') as T
 }
 
-interface Ticket { version: string, key: string, url: string, fields: Record<string, string>, verifyUrl: string }
+async function readBytes (key: string): Promise<Buffer> {
+  const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))
+  return Buffer.from(await res.Body?.transformToByteArray() ?? new Uint8Array())
+}
+
+async function exists (key: string): Promise<boolean> {
+  return await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })).then(() => true, () => false)
+}
+
+/** Sends a ticket's form again (a ticket stays good for minutes): what an attacker holding one could do. */
+async function postAgain (ticket: Ticket, bytes: Uint8Array, type = 'application/pdf'): Promise<number> {
+  const form = new FormData()
+  for (const [k, v] of Object.entries(ticket.fields)) form.append(k, v)
+  form.append('file', new Blob([bytes], { type }))
+  return (await fetch(ticket.url, { method: 'POST', body: form })).status
+}
+
+interface Ticket { version: string, key: string, filename: string, url: string, fields: Record<string, string>, verifyUrl: string }
 
 /** What the admin page's script does: ask for a presigned POST, send the form (fields, then the file) to S3. */
 async function upload (t: Test, slug: string, filename: string, bytes: Uint8Array, title?: string): Promise<Ticket> {
@@ -94,13 +112,15 @@ t.test('the dashboard lists every whitepaper with its current version; a new slu
 t.test('upload → check → activate → roll back, through the presigned POST', async t => {
   const bytes = pdf(40_000, 'q3 second edition')
   const ticket = await upload(t, 'q3', 'Q3 Report (2nd).pdf', bytes, 'Q3 Report, 2nd edition')
-  t.equal(ticket.key, `whitepapers/q3/versions/${ticket.version}/Q3-Report-2nd-.pdf`)
+  t.equal(ticket.key, `uploads/q3/${ticket.version}/upload.pdf`, 'the POST wrote a staging key, not a version key')
+  t.ok(await exists(ticket.key))
+  const versionKey = `whitepapers/q3/versions/${ticket.version}/Q3-Report-2nd-.pdf`
 
   const before = await get('/admin/w/q3')
-  t.match(before.body, new RegExp(`data-version="${ticket.version}">[\\s\\S]*?not a checked PDF`), 'uploaded but not checked: not activatable yet')
+  t.notMatch(before.body, `data-version="${ticket.version}"`, 'uploaded but not checked: not a version at all yet')
   const early = await activateForm('q3', ticket.version)
-  t.equal(early.statusCode, 409)
-  t.match(early.body, 'never passed the PDF check')
+  t.equal(early.statusCode, 404)
+  t.match(early.body, `has no version ${ticket.version}`)
 
   const verified = await api(ticket.verifyUrl, { filename: 'Q3 Report (2nd).pdf', title: 'Q3 Report, 2nd edition', description: 'Now with charts.' })
   t.equal(verified.statusCode, 200, verified.body)
@@ -114,7 +134,13 @@ t.test('upload → check → activate → roll back, through the presigned POST'
     activateUrl: `/admin/w/q3/versions/${ticket.version}/activate`
   })
   const meta = await readJson<Record<string, unknown>>(`whitepapers/q3/versions/${ticket.version}/meta.json`)
-  t.has(meta, { source: 'upload', sha256: sha256(bytes), size: bytes.length, description: 'Now with charts.' })
+  t.has(meta, { source: 'upload', key: versionKey, sha256: sha256(bytes), size: bytes.length, description: 'Now with charts.' })
+  t.equal(sha256(await readBytes(versionKey)), sha256(bytes), 'the checked bytes were copied into the version key')
+  const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: versionKey }))
+  t.equal(meta.etag, head.ETag, 'meta.json holds the ETag of the copy')
+  t.equal(head.ContentDisposition, 'attachment; filename="Q3 Report (2nd).pdf"', 'the download keeps the real name')
+  t.equal(head.ContentType, 'application/pdf')
+  t.notOk(await exists(ticket.key), 'the staging object is gone')
   const again = await api(ticket.verifyUrl, { filename: 'Q3 Report (2nd).pdf' })
   t.equal(again.statusCode, 200, 'checking twice is harmless')
   t.equal(again.json().title, 'Q3 Report, 2nd edition', 'and keeps what the first check recorded')
@@ -146,7 +172,8 @@ t.test('the server refuses what is not a PDF, too large, missing, or changed aft
   t.equal(notPdf.statusCode, 422)
   t.same(notPdf.json(), { code: 'not_a_pdf', message: 'The uploaded file is not a PDF (it does not start with %PDF-).', field: 'file' })
   const refused = await activateForm('q3', fake.version)
-  t.equal(refused.statusCode, 409, 'it can never be activated')
+  t.equal(refused.statusCode, 404, 'it can never be activated: it never became a version')
+  t.notOk(await exists(fake.key), 'and its staging object is gone')
 
   const tooBig = await api('/admin/w/q3/uploads', { filename: 'big.pdf', size: 65537 })
   t.equal(tooBig.statusCode, 422)
@@ -162,17 +189,93 @@ t.test('the server refuses what is not a PDF, too large, missing, or changed aft
   t.equal(missing.statusCode, 404)
   t.equal(missing.json().code, 'upload_not_found')
 
+  // An object changed under a version key after its check (not something a ticket can do any more).
   const good = await upload(t, 'q3', 'swap.pdf', pdf(2000, 'checked'))
   t.equal((await api(good.verifyUrl, { filename: 'swap.pdf' })).statusCode, 200)
-  // The presigned POST still works for a few minutes: overwriting after the check must not go live.
-  const form = new FormData()
-  for (const [k, v] of Object.entries(good.fields)) form.append(k, v)
-  form.append('file', new Blob([pdf(2000, 'swapped after the check')]))
-  t.equal((await fetch(good.url, { method: 'POST', body: form })).status, 204)
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `whitepapers/q3/versions/${good.version}/swap.pdf`, Body: pdf(2000, 'swapped by hand') }))
   const changed = await activateForm('q3', good.version)
   t.equal(changed.statusCode, 409)
   t.match(changed.body, 'changed after it was checked')
   t.match(changed.body, '<a href="/admin/w/q3">Back</a>', 'the error page leads back to the whitepaper')
+})
+
+t.test('a ticket reused after the check changes nothing a download can reach', async t => {
+  const bytes = pdf(3000, 'the checked edition')
+  const ticket = await upload(t, 'q3', 'Checked.pdf', bytes, 'Checked edition')
+  const verified = await api(ticket.verifyUrl, { filename: ticket.filename, title: 'Checked edition' })
+  t.equal(verified.statusCode, 200, verified.body)
+  const versionKey = `whitepapers/q3/versions/${ticket.version}/Checked.pdf`
+
+  // The presigned POST still works for minutes: send HTML, then a different PDF, with the same ticket.
+  const html = Buffer.from('<html><script>alert(document.cookie)</script></html>')
+  t.equal(await postAgain(ticket, html), 204, 'S3 takes the form again (the emulator, like S3, until the ticket expires)')
+  t.same(await readBytes(versionKey), bytes, 'the version\'s bytes are the checked ones')
+  t.equal(await postAgain(ticket, pdf(3000, 'a swapped edition')), 204)
+  const again = await api(ticket.verifyUrl, { filename: 'Other.pdf', title: 'Swapped' })
+  t.equal(again.statusCode, 200, 'checking again answers what was recorded')
+  t.has(again.json(), { sha256: sha256(bytes), title: 'Checked edition', filename: 'Checked.pdf' })
+  t.same(await readBytes(versionKey), bytes, 'still the checked bytes')
+
+  const activated = await api(`/admin/w/q3/versions/${ticket.version}/activate`, {})
+  t.equal(activated.statusCode, 200, activated.body)
+  const pointer = await app.services.catalog.read('q3')
+  t.equal(pointer?.key, versionKey)
+  const link = await app.services.links.mint(pointer as WhitepaperPointer, 300)
+  const download = await fetch(link.url)
+  t.equal(download.status, 200)
+  t.equal(sha256(Buffer.from(await download.arrayBuffer())), sha256(bytes), 'the public download is the checked PDF')
+  t.equal(download.headers.get('content-type'), 'application/pdf')
+})
+
+t.test('an upload named meta.json becomes meta.json.pdf at a staging key; the version\'s meta.json stays the server\'s', async t => {
+  const bytes = pdf(2500, 'named meta.json')
+  const ticket = await upload(t, 'q3', 'meta.json', bytes)
+  t.equal(ticket.filename, 'meta.json.pdf')
+  t.equal(ticket.key, `uploads/q3/${ticket.version}/upload.pdf`)
+  const metaKey = `whitepapers/q3/versions/${ticket.version}/meta.json`
+  t.notOk(await exists(metaKey), 'the POST wrote no meta.json')
+  const verified = await api(ticket.verifyUrl, { filename: 'meta.json' })
+  t.equal(verified.statusCode, 200, verified.body)
+  t.has(verified.json(), { filename: 'meta.json.pdf', title: 'meta.json', sha256: sha256(bytes) })
+  const meta = await readJson<Record<string, unknown>>(metaKey)
+  t.has(meta, { key: `whitepapers/q3/versions/${ticket.version}/meta.json.pdf`, filename: 'meta.json.pdf', source: 'upload' })
+  t.same(await readBytes(`whitepapers/q3/versions/${ticket.version}/meta.json.pdf`), bytes)
+})
+
+t.test('a crafted meta.json (wrong slug or version, a key elsewhere, a 201-character title) cannot be activated', async t => {
+  const version = '20260101T000000Z-c0ffee00'
+  const folder = `whitepapers/q3/versions/${version}/`
+  const pdfBytes = pdf(1500, 'crafted')
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${folder}q3.pdf`, Body: pdfBytes, ContentType: 'application/pdf' }))
+  const subscriberKey = `subscribers/${sha256('victim@example.com')}.json`
+  // Something a download must never serve (removed after: the signups test below counts records).
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: subscriberKey, Body: JSON.stringify({ address: 'victim@example.com' }) }))
+  t.teardown(() => s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: subscriberKey })))
+  const good = {
+    slug: 'q3', version, key: `${folder}q3.pdf`, filename: 'q3.pdf', title: 'Crafted', description: '',
+    size: pdfBytes.length, sha256: sha256(pdfBytes), createdAt: new Date().toISOString(), source: 'publish'
+  }
+  const currentBefore = await readJson<WhitepaperPointer>('whitepapers/q3/current.json')
+  for (const [why, body] of [
+    ['a subscriber record as the key', { ...good, key: subscriberKey }],
+    ['another slug', { ...good, slug: 'default' }],
+    ['another version', { ...good, version: '20260101T000000Z-00000001' }],
+    ['a 201-character title', { ...good, title: 'T'.repeat(201) }]
+  ] as const) {
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${folder}meta.json`, Body: JSON.stringify(body) }))
+    const res = await api(`/admin/w/q3/versions/${version}/activate`, {})
+    t.equal(res.statusCode, 409, why)
+    t.equal(res.json().code, 'version_meta_invalid', why)
+    t.match(res.json().message, `Version ${version} of "q3" cannot be activated: its meta.json is not valid`, why)
+    const page = await get('/admin/w/q3')
+    t.match(page.body, new RegExp(`data-version="${version}">[\\s\\S]*?not a checked PDF`), `${why}: listed as not activatable`)
+  }
+  t.same(await readJson<WhitepaperPointer>('whitepapers/q3/current.json'), currentBefore, 'the pointer never moved')
+
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${folder}meta.json`, Body: JSON.stringify(good) }))
+  t.equal((await api(`/admin/w/q3/versions/${version}/activate`, {})).statusCode, 200, 'the same folder with a valid meta.json activates')
+  const back = await api(`/admin/w/q3/versions/${currentBefore.version}/activate`, {})
+  t.equal(back.statusCode, 200)
 })
 
 t.test('the email preview renders the current version and sends nothing', async t => {

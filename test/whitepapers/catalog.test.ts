@@ -292,3 +292,108 @@ t.test('publish refuses a file over maxBytes before writing anything', async t =
   const title = await catalog.publish({ bytes: PDF, filename: 'x.pdf', title: ' ' }).catch(e => e)
   t.equal(title.code, 'title_invalid')
 })
+
+t.test('a meta.json that does not describe its own version, or breaks a limit, cannot be activated', async t => {
+  isolateNetwork(t)
+  const folder = `whitepapers/q3/versions/${V1}/`
+  const crafted: Array<[string, unknown]> = [
+    ['another slug', meta(V1, { slug: 'default' })],
+    ['another version', meta(V1, { version: V2 })],
+    ['a subscriber record as the key', meta(V1, { key: `subscribers/${'ab'.repeat(32)}.json` })],
+    ['the key of another version', meta(V1, { key: `whitepapers/q3/versions/${V2}/q3.pdf` })],
+    ['another slug\'s key', meta(V1, { key: `whitepapers/default/versions/${V1}/q3.pdf` })],
+    ['meta.json itself as the key', meta(V1, { key: `${folder}meta.json` })],
+    ['a key below the folder', meta(V1, { key: `${folder}x/q3.pdf` })],
+    ['a key climbing out', meta(V1, { key: `${folder}../../../../subscribers/x.pdf` })],
+    ['a 201-character title', meta(V1, { title: 't'.repeat(201) })],
+    ['a blank title', meta(V1, { title: '   ' })],
+    ['a 1001-character description', meta(V1, { description: 'd'.repeat(1001) })],
+    ['a negative size', meta(V1, { size: -1 })],
+    ['a size over 5 GiB', meta(V1, { size: 5 * 1024 ** 3 + 1 })],
+    ['a fractional size', meta(V1, { size: 12.5 })],
+    ['a sha256 that is not hex', meta(V1, { sha256: 'zz'.repeat(32) })],
+    ['a short sha256', meta(V1, { sha256: 'ab' })],
+    ['a file name that is not .pdf', meta(V1, { filename: 'q3.html' })],
+    ['a file name with a path', meta(V1, { filename: '../q3.pdf' })],
+    ['a file name with a quote', meta(V1, { filename: 'q"3.pdf' })],
+    ['an upload without ETag', { ...meta(V1, { source: 'upload' }), etag: undefined }],
+    ['an unknown source', meta(V1, { source: 'mystery' as never })],
+    ['not a date', meta(V1, { createdAt: 'yesterday' })],
+    ['an array', [meta(V1)]],
+    ['a string', 'meta']
+  ]
+  const catalog = createCatalog({ s3: s3(t), bucket: BUCKET, refreshMs: 30_000 })
+  for (const [why, body] of crafted) {
+    nock(S3_HOST)
+      .get('/').query(q => q.prefix === folder)
+      .reply(200, listXml({ keys: [{ key: `${folder}meta.json` }, { key: `${folder}q3.pdf`, size: 1234 }] }), XML)
+      .get(`/${folder}meta.json`).query(true).reply(200, JSON.stringify(body))
+    const err = await catalog.activate('q3', V1).catch(e => e)
+    t.type(err, ConflictError, why)
+    t.equal(err.code, 'version_meta_invalid', why)
+    t.match(err.message, `Version ${V1} of "q3" cannot be activated: its meta.json is not valid (`, why)
+    t.same(nock.pendingMocks(), [], `${why}: nothing read beyond meta.json, no pointer written`)
+  }
+})
+
+t.test('meta.json at the limits is fine; extra fields are dropped', async t => {
+  isolateNetwork(t)
+  const folder = `whitepapers/q3/versions/${V1}/`
+  const edge = meta(V1, { title: 't'.repeat(200), description: 'd'.repeat(1000), filename: `${'f'.repeat(251)}.pdf`, key: `${folder}${'f'.repeat(251)}.pdf` })
+  nock(S3_HOST)
+    .get('/').query(q => q.prefix === folder)
+    .reply(200, listXml({ keys: [{ key: `${folder}meta.json` }, { key: edge.key, size: 1234 }] }), XML)
+    .get(`/${folder}meta.json`).query(true).reply(200, JSON.stringify({ ...edge, extra: 'ignored' }))
+  const catalog = createCatalog({ s3: s3(t), bucket: BUCKET, refreshMs: 30_000 })
+  t.same(await catalog.version('q3', V1), edge)
+})
+
+t.test('versions: a version whose meta.json fails its check is listed as unverified, with a warning', async t => {
+  isolateNetwork(t)
+  nock(S3_HOST)
+    .get('/').query(q => q.prefix === 'whitepapers/q3/versions/')
+    .reply(200, listXml({
+      keys: [
+        { key: `whitepapers/q3/versions/${V1}/meta.json` }, { key: `whitepapers/q3/versions/${V1}/q3.pdf`, size: 1234 },
+        { key: `whitepapers/q3/versions/${V2}/meta.json` }
+      ]
+    }), XML)
+    .get('/whitepapers/q3/current.json').query(true).reply(404, NOT_FOUND, XML)
+    .get(`/whitepapers/q3/versions/${V1}/meta.json`).query(true).reply(200, JSON.stringify(meta(V1)))
+    .get(`/whitepapers/q3/versions/${V2}/meta.json`).query(true).reply(200, JSON.stringify(meta(V2, { key: 'subscribers/x.json' })))
+  const warnings: Array<[object, string]> = []
+  const catalog = createCatalog({ s3: s3(t), bucket: BUCKET, refreshMs: 30_000, log: { warn: (o, msg) => warnings.push([o, msg]) } })
+  const versions = await catalog.versions('q3')
+  t.same(versions.map(v => [v.version, v.state]), [[V2, 'unverified'], [V1, 'ready']])
+  t.equal(versions[0]?.meta, undefined, 'nothing from the bad meta.json is shown as fact')
+  t.same(warnings, [[{ slug: 'q3', version: V2, code: 'version_meta_invalid' }, 'a version\'s meta.json failed its check; listed as unverified']])
+})
+
+t.test('activate refuses a file whose size is not the one checked', async t => {
+  isolateNetwork(t)
+  nock(S3_HOST)
+    .get('/').query(q => q.prefix === `whitepapers/q3/versions/${V1}/`)
+    .reply(200, listXml({ keys: [{ key: `whitepapers/q3/versions/${V1}/meta.json` }, { key: `whitepapers/q3/versions/${V1}/q3.pdf` }] }), XML)
+    .get(`/whitepapers/q3/versions/${V1}/meta.json`).query(true).reply(200, JSON.stringify(meta(V1)))
+    .head(`/whitepapers/q3/versions/${V1}/q3.pdf`).query(true).reply(200, '', { ETag: `"etag-${V1}"`, 'Content-Length': '999' })
+  const catalog = createCatalog({ s3: s3(t), bucket: BUCKET, refreshMs: 30_000 })
+  t.equal((await catalog.activate('q3', V1).catch(e => e)).code, 'version_changed')
+})
+
+t.test('publish stores every file as a .pdf, whatever its name', async t => {
+  isolateNetwork(t)
+  const puts: Seen[] = []
+  const scope = nock(S3_HOST)
+    .put(/\/whitepapers\/q3\/versions\/[^/]+\/meta\.json\.pdf$/).query(true).reply(200, '', { ETag: '"v"' })
+    .get('/whitepapers/q3/current.json').query(true).reply(404, NOT_FOUND, XML)
+    .put(/\/whitepapers\/q3\/versions\/[^/]+\/meta\.json$/).query(true).reply(200, '', { ETag: '"m"' })
+    .put('/whitepapers/q3/current.json').query(true).reply(200, '', { ETag: '"p"' })
+  seen(scope, puts)
+  const catalog = createCatalog({ s3: s3(t), bucket: BUCKET, refreshMs: 30_000, now: () => at })
+  const pointer = await catalog.publish({ slug: 'q3', bytes: PDF, filename: 'meta.json' })
+  t.ok(scope.isDone())
+  t.equal(pointer.filename, 'meta.json.pdf')
+  t.match(pointer.key, /\/meta\.json\.pdf$/)
+  t.equal(pointer.title, 'meta.json')
+  t.equal(puts[0]?.headers['content-disposition'], 'attachment; filename="meta.json.pdf"')
+})
