@@ -1,5 +1,5 @@
 // Admin authentication: the ADMIN_TOKEN compared in constant time, a signed session cookie, and a
-// per-session CSRF token derived from it (no server-side state: the service stays stateless).
+// per-session CSRF token derived from it. Which sessions are still open is kept in S3 (sessions.ts).
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 
 export const SESSION_COOKIE = 'leadlink_admin'
@@ -17,6 +17,8 @@ export interface AdminAuthOptions {
 export interface AdminSession {
   /** the cookie's value as signed: also what the CSRF token is bound to */
   value: string
+  /** the random part of the value: what the server-side record is keyed by (hashed) */
+  nonce: string
   issuedAt: number
   expiresAt: number
 }
@@ -55,8 +57,8 @@ export function createAdminAuth (options: AdminAuthOptions) {
     /** A new session value: issue time and a random nonce (the cookie signature makes it unforgeable). */
     newSession (): AdminSession {
       const issuedAt = Math.floor(now() / 1000)
-      const value = `${issuedAt}.${randomBytes(18).toString('base64url')}`
-      return { value, issuedAt, expiresAt: issuedAt + options.sessionSeconds }
+      const nonce = randomBytes(18).toString('base64url')
+      return { value: `${issuedAt}.${nonce}`, nonce, issuedAt, expiresAt: issuedAt + options.sessionSeconds }
     },
 
     /** The session of an (already unsigned) cookie value, or null when malformed or expired. */
@@ -68,7 +70,7 @@ export function createAdminAuth (options: AdminAuthOptions) {
       const seconds = now() / 1000
       // A cookie from the future is as suspect as an old one.
       if (seconds >= expiresAt || issuedAt > seconds + 60) return null
-      return { value: value as string, issuedAt, expiresAt }
+      return { value: value as string, nonce: match[2] as string, issuedAt, expiresAt }
     },
 
     csrfToken: (session: AdminSession) => csrfFor(session.value),

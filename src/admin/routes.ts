@@ -6,13 +6,19 @@ import cookie from '@fastify/cookie'
 import { Type } from 'typebox'
 import type { App } from '../app.ts'
 import { DomainError } from '../errors.ts'
-import { ErrorSchema, toProblem, wantsJson } from '../http-errors.ts'
+import { toProblem, wantsJson } from '../http-errors.ts'
 import { createConfirmationEmail } from '../mail/confirmation-email.ts'
-import { exportCsv, signupStats, STATUSES } from '../subscribers/export.ts'
-import { DESCRIPTION_MAX, SLUG_PATTERN, TITLE_MAX, VERSION_PATTERN } from '../whitepapers/catalog.ts'
+import { exportCsv, signupStats } from '../subscribers/export.ts'
+import { SLUG_PATTERN, VERSION_PATTERN } from '../whitepapers/catalog.ts'
 import { createUploads } from '../whitepapers/uploads.ts'
 import { type AdminSession, createAdminAuth, CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE } from './auth.ts'
+import { createLoginLimit } from './login-limit.ts'
 import { dashboardPage, errorPage, loginPage, previewPage, signupsPage, whitepaperPage } from './pages.ts'
+import {
+  CsrfBody, Errors, HtmlSchema, PointerSchema, RedirectSchema, SlugParams, Status, Tags, UploadRequestSchema,
+  UploadTicketSchema, VerifyRequestSchema, VersionParams, VersionSchema
+} from './schemas.ts'
+import { createSessionStore } from './sessions.ts'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -25,77 +31,13 @@ const ASSETS = {
   css: readFileSync(new URL('../../public/admin.css', import.meta.url))
 }
 
-// Reached without a session: the login form and the page's own assets.
-const PUBLIC_URLS = new Set(['/admin/login', '/admin/assets/admin.js', '/admin/assets/admin.css'])
+// Reached without a session: the login form and the page's own assets (which never read the session).
+const ASSET_URLS = new Set(['/admin/assets/admin.js', '/admin/assets/admin.css'])
+const PUBLIC_URLS = new Set(['/admin/login', ...ASSET_URLS])
 const EMAIL_FRAME_URL = '/admin/w/:slug/preview.html'
-// Brute force is hopeless against a 16+ character token; this keeps the logs quiet too.
-const LOGIN_ATTEMPTS_PER_MINUTE = 10
 // The preview's recipient links are signed for a record that cannot exist (no address hashes to zeros).
 const PREVIEW_ADDRESS_HASH = '0'.repeat(64)
 
-const HtmlSchema = Type.String({ description: 'HTML page' })
-const RedirectSchema = Type.Null({ description: 'redirect (see Location)' })
-const Errors = { '4xx': ErrorSchema, '5xx': ErrorSchema }
-const Tags = ['admin']
-
-const SlugParams = Type.Object({ slug: Type.String({ pattern: SLUG_PATTERN, description: 'whitepaper slug' }) })
-const VersionParams = Type.Object({
-  slug: Type.String({ pattern: SLUG_PATTERN, description: 'whitepaper slug' }),
-  version: Type.String({ pattern: VERSION_PATTERN, description: 'version id, e.g. 20260304T050607Z-1a2b3c4d' })
-})
-const CsrfBody = Type.Object({
-  [CSRF_FIELD]: Type.Optional(Type.String({ maxLength: 128, description: `CSRF token of the session (or the ${CSRF_HEADER} header)` }))
-})
-const Filename = Type.String({ minLength: 1, maxLength: 255, description: 'the file\'s name on the marketer\'s computer; the download keeps it' })
-const Title = Type.String({ maxLength: TITLE_MAX, description: 'title on the landing page and in the email (the file name if empty)' })
-const Description = Type.String({ maxLength: DESCRIPTION_MAX, description: 'description on the landing page' })
-
-export const UploadRequestSchema = Type.Object({
-  filename: Filename,
-  size: Type.Integer({ minimum: 0, description: 'the file\'s size in bytes' }),
-  title: Type.Optional(Title),
-  description: Type.Optional(Description)
-})
-
-export const UploadTicketSchema = Type.Object({
-  slug: Type.String({ description: 'whitepaper slug' }),
-  version: Type.String({ description: 'the version this upload becomes' }),
-  key: Type.String({ description: 'the exact S3 key the POST may write' }),
-  filename: Type.String({ description: 'the cleaned file name' }),
-  url: Type.String({ description: 'where to POST the multipart form (the bucket endpoint)' }),
-  fields: Type.Record(Type.String(), Type.String(), { description: 'form fields to send, in order, before the file' }),
-  expiresAt: Type.String({ description: 'when the presigned POST stops working (ISO 8601)' }),
-  maxBytes: Type.Integer({ description: 'largest file the policy accepts' }),
-  verifyUrl: Type.String({ description: 'POST here once the upload finished' })
-})
-
-export const VerifyRequestSchema = Type.Object({
-  filename: Filename,
-  title: Type.Optional(Title),
-  description: Type.Optional(Description)
-})
-
-export const VersionSchema = Type.Object({
-  slug: Type.String({ description: 'whitepaper slug' }),
-  version: Type.String({ description: 'version id' }),
-  filename: Type.String({ description: 'file name of the download' }),
-  title: Type.String({ description: 'title' }),
-  size: Type.Integer({ description: 'bytes' }),
-  sha256: Type.String({ description: 'SHA-256 of the bytes, hex' }),
-  activateUrl: Type.String({ description: 'POST here to make this version current' })
-})
-
-export const PointerSchema = Type.Object({
-  slug: Type.String({ description: 'whitepaper slug' }),
-  version: Type.String({ description: 'the current version' }),
-  title: Type.String({ description: 'title' }),
-  filename: Type.String({ description: 'file name of the download' }),
-  size: Type.Integer({ description: 'bytes' }),
-  sha256: Type.String({ description: 'SHA-256 of the bytes, hex' }),
-  activatedAt: Type.String({ description: 'when it became current (ISO 8601)' })
-})
-
-const Status = Type.Union(STATUSES.map(s => Type.Literal(s)), { description: 'only addresses in this status' })
 
 function unauthorized (): DomainError {
   return new DomainError('unauthorized', 'Log in to the admin page first.', 401)
@@ -128,6 +70,8 @@ export default async function adminRoutes (app: App) {
 
   const auth = createAdminAuth({ adminToken, tokenSecrets: config.tokenSecrets, sessionSeconds: config.ADMIN_SESSION_SECONDS })
   const uploads = createUploads({ s3: aws.s3, bucket: config.s3Bucket, catalog, maxBytes: config.ADMIN_UPLOAD_MAX_BYTES })
+  const sessions = createSessionStore({ s3: aws.s3, bucket: config.s3Bucket })
+  const loginLimit = createLoginLimit({ maxFailures: config.ADMIN_LOGIN_MAX_FAILURES, redis: app.sharedRedis })
   const email = createConfirmationEmail({ subject: config.EMAIL_SUBJECT, site })
   const secureCookie = config.publicUrl.startsWith('https://')
   const publicOrigin = new URL(config.publicUrl).origin
@@ -140,16 +84,19 @@ export default async function adminRoutes (app: App) {
   const page = (reply: FastifyReply, body: string, status = 200) =>
     reply.code(status).type('text/html; charset=utf-8').send(body)
 
-  function sessionOf (request: FastifyRequest): AdminSession | null {
+  async function sessionOf (request: FastifyRequest): Promise<AdminSession | null> {
     const raw = request.cookies[SESSION_COOKIE]
     if (!raw) return null
     const unsigned = request.unsignCookie(raw)
-    return unsigned.valid ? auth.readSession(unsigned.value ?? undefined) : null
+    const session = unsigned.valid ? auth.readSession(unsigned.value ?? undefined) : null
+    // Signed and unexpired is not enough: a log-out on any instance deletes the session's record.
+    return session && await sessions.isActive(session) ? session : null
   }
 
   app.addHook('onRequest', async (request, reply) => {
     const url = request.routeOptions.url ?? ''
-    request.adminSession = sessionOf(request)
+    if (ASSET_URLS.has(url)) return
+    request.adminSession = await sessionOf(request)
     if (PUBLIC_URLS.has(url) || request.adminSession) return
     if ((request.method === 'GET' || request.method === 'HEAD') && !wantsJson(request)) {
       return reply.code(303).header('location', '/admin/login').send()
@@ -223,14 +170,26 @@ export default async function adminRoutes (app: App) {
       tags: Tags,
       body: Type.Object({ token: Type.String({ maxLength: 1024, description: 'the ADMIN_TOKEN' }) }),
       response: { 303: RedirectSchema, 401: HtmlSchema, ...Errors }
-    },
-    config: { rateLimit: { max: LOGIN_ATTEMPTS_PER_MINUTE, timeWindow: 60_000 } }
+    }
   }, async (request, reply) => {
+    // Only wrong tokens count (ADMIN_LOGIN_MAX_FAILURES per IP per 15 minutes); once over, even the
+    // right token waits, or a guesser would learn when it found it.
+    const wait = await loginLimit.blockedFor(request.ip)
+    if (wait > 0) {
+      request.log.warn('admin log-in refused: too many wrong tokens from this client')
+      const message = `Too many wrong tokens from your network. Try again in ${Math.ceil(wait / 60)} minute${wait > 60 ? 's' : ''}.`
+      reply.code(429).header('retry-after', String(wait))
+      if (wantsJson(request)) return reply.type('application/json; charset=utf-8').send({ code: 'login_blocked', message })
+      return page(reply, loginPage({ site }, message), 429)
+    }
     if (!auth.checkToken(request.body.token)) {
+      await loginLimit.fail(request.ip)
       request.log.warn('admin log-in refused: wrong token')
       return page(reply, loginPage({ site }, 'That token is not right.'), 401)
     }
+    await loginLimit.succeed(request.ip)
     const session = auth.newSession()
+    await sessions.create(session)
     request.log.info('admin logged in')
     return reply
       .setCookie(SESSION_COOKIE, session.value, { ...cookieOptions, maxAge: auth.sessionSeconds })
@@ -239,7 +198,10 @@ export default async function adminRoutes (app: App) {
 
   app.post('/admin/logout', {
     schema: { summary: 'Log out', tags: Tags, body: CsrfBody, response: { 303: RedirectSchema, ...Errors } }
-  }, async (_request, reply) => {
+  }, async (request, reply) => {
+    // The record goes: this cookie, wherever it was copied, opens no instance any more.
+    if (request.adminSession) await sessions.revoke(request.adminSession)
+    request.log.info('admin logged out')
     return reply.clearCookie(SESSION_COOKIE, cookieOptions).redirect('/admin/login', 303)
   })
 
@@ -275,7 +237,7 @@ export default async function adminRoutes (app: App) {
   app.post('/admin/w/:slug/uploads', {
     schema: {
       summary: 'Start a browser upload',
-      description: 'Answers a presigned POST for one new version key: exact key, Content-Type application/pdf, at most ADMIN_UPLOAD_MAX_BYTES, valid 10 minutes.',
+      description: 'Answers a presigned POST for one staging key under uploads/ (never a version key): exact key, Content-Type application/pdf, at most ADMIN_UPLOAD_MAX_BYTES, valid 10 minutes. The file name is cleaned and always ends in .pdf.',
       tags: Tags,
       params: SlugParams,
       body: UploadRequestSchema,
@@ -291,7 +253,7 @@ export default async function adminRoutes (app: App) {
   app.post('/admin/w/:slug/versions/:version/verify', {
     schema: {
       summary: 'Check an uploaded file and record it as a version',
-      description: 'The object must exist, be within ADMIN_UPLOAD_MAX_BYTES and start with %PDF-; then meta.json is written and the version can be activated.',
+      description: 'The staging object must exist, be within ADMIN_UPLOAD_MAX_BYTES and start with %PDF-; exactly the bytes checked are copied into the version key (CopySourceIfMatch), meta.json is written, and the version can be activated.',
       tags: Tags,
       params: VersionParams,
       body: VerifyRequestSchema,
