@@ -36,11 +36,12 @@ const { values: opts } = parseArgs({
 })
 if (opts.help) {
   process.stdout.write(`usage: npm run bench -- [--startup-runs 9] [--rounds 3] [--duration 10] [--warmup 3]
-       [--connections 32] [--bursts 3] [--mint-runs 5] [--mint-warmup 20000] [--only all|startup,mint,burst,subscribe]
+       [--connections 32] [--bursts 3] [--mint-runs 5] [--mint-warmup 20000] [--only all|startup,mint,states,burst,subscribe]
        [--leadlink dist/node/server.mjs] [--budget 230] [--profile]
 --only      the sections to run, comma-separated (all: every one):
               startup    start-up time and memory against a bare Fastify app
               mint       µs per download link against the SDK's getSignedUrl, in process
+              states     POST /subscribe's median time per address state (new, on file, cooling, capped, suppressed)
               burst      1,500 signups at 50 connections against an SES throttled at 100 sends/s
               subscribe  POST /subscribe throughput against a naive route
 --bursts    signup bursts, each against a new server (the summary takes their medians)
@@ -53,7 +54,7 @@ if (opts.help) {
 `)
   process.exit(0)
 }
-const SECTIONS = ['startup', 'mint', 'burst', 'subscribe'] as const
+const SECTIONS = ['startup', 'mint', 'states', 'burst', 'subscribe'] as const
 type Section = typeof SECTIONS[number]
 const ONLY = opts.only === 'all' ? [...SECTIONS] : opts.only.split(',').map(name => name.trim())
 for (const name of ONLY) {
@@ -169,6 +170,8 @@ function serverEnv (port: number, pacing: 'unpaced' | 'account' = 'unpaced'): Re
     ADDRESS_COOLDOWN_SECONDS: '0',
     BOT_MIN_FILL_SECONDS: '0',
     CAPTCHA: 'off',
+    // The /metrics listener is not what is measured; several servers run in turn.
+    METRICS_PORT: '0',
     ...(pacing === 'unpaced' ? { SES_MAX_SEND_RATE: '100000' } : {})
   }
 }
@@ -802,6 +805,11 @@ async function main (): Promise<void> {
   const deadline = started + Number(opts.budget) * 1000
   // In process, before any child exists.
   const mint = wants('mint') ? await benchMinting() : undefined
+  if (wants('states')) {
+    const { benchStates, printStates } = await import('./bench/address-states.ts')
+    printStates(await benchStates(), log)
+    log()
+  }
   let startup: StartupBench | undefined
   let burst: BurstResult[] | undefined
   let load: { leadlink: LoadResult[], naive: LoadResult[] } | undefined

@@ -129,7 +129,8 @@ function readBody (req: IncomingMessage): Promise<Buffer> {
 const THROTTLED_REPLY = '{"__type":"TooManyRequestsException","message":"Maximum sending rate exceeded."}'
 const UNTHROTTLED_MAX_SEND_RATE = 1e5
 
-export function startStandIns (options: { port?: number, host?: string, bucket?: string, ses?: Partial<SesLimits> } = {}): Promise<StandIns> {
+/** `s3LatencyMs`: each S3 answer waits this long first, as a round trip to S3 in the same region does (default 0). */
+export function startStandIns (options: { port?: number, host?: string, bucket?: string, ses?: Partial<SesLimits>, s3LatencyMs?: number } = {}): Promise<StandIns> {
   const bucket = options.bucket ?? BENCH_BUCKET
   const objects = new Map<string, StoredObject>()
   let stats = emptyStats()
@@ -367,9 +368,12 @@ export function startStandIns (options: { port?: number, host?: string, bucket?:
     const q = url.indexOf('?')
     const path = q === -1 ? url : url.slice(0, q)
     const query = new URLSearchParams(q === -1 ? '' : url.slice(q + 1))
+    const latency = options.s3LatencyMs ?? 0
     const handle = path.startsWith('/v2/email/')
       ? ses(req, res, path)
-      : path.startsWith('/__bench/') ? control(req, res, path) : s3(req, res, path, query)
+      : path.startsWith('/__bench/')
+        ? control(req, res, path)
+        : latency > 0 ? new Promise(resolve => setTimeout(resolve, latency)).then(() => s3(req, res, path, query)) : s3(req, res, path, query)
     handle.catch(err => {
       if (!res.headersSent) s3Error(res, 500, 'InternalError', String(err))
       else res.destroy()

@@ -78,6 +78,15 @@ export function batchKey (id: string): string {
   return `${OUTBOX_PREFIX}${id}.json`
 }
 
+/**
+ * Where an instance writes when a signup owes nothing: the write costs what a batch costs (so the
+ * answer takes as long), overwrites the last one and is never scanned (README: a lifecycle rule
+ * expires what stopped instances leave).
+ */
+export function settleKey (owner: string): string {
+  return `${OUTBOX_PREFIX}settle/${owner}.json`
+}
+
 export type OutboxStore = ReturnType<typeof createOutboxStore>
 
 export function createOutboxStore (options: { s3: S3Client, bucket: string }) {
@@ -97,6 +106,13 @@ export function createOutboxStore (options: { s3: S3Client, bucket: string }) {
 
   return {
     create: (batch: OutboxBatch) => put(batch, { IfNoneMatch: '*' }),
+
+    /** A batch-sized write that owes nothing (see settleKey). */
+    async settle (batch: OutboxBatch): Promise<void> {
+      await s3.send(new PutObjectCommand({
+        Bucket: bucket, Key: settleKey(batch.owner), Body: JSON.stringify(batch), ContentType: 'application/json'
+      }))
+    },
     replace: (batch: OutboxBatch, etag: string) => put(batch, { IfMatch: etag }),
 
     async read (id: string): Promise<StoredBatch | null> {

@@ -49,10 +49,13 @@ export function createOutboxWriter (options: OutboxWriterOptions) {
       retries: {}
     }
     try {
-      const etag = await options.store.create(batch)
-      if (items.length > 0) options.onWritten(batch, etag, new Map(group.flatMap(w => w.item ? [[w.item.id, w.context]] : [])))
-      // Nothing owed: the object was written only for its cost; it goes once the waiters have their answer.
-      else setImmediate(() => { options.store.remove(batch.id).catch(() => {}) })
+      if (items.length > 0) {
+        const etag = await options.store.create(batch)
+        options.onWritten(batch, etag, new Map(group.flatMap(w => w.item ? [[w.item.id, w.context]] : [])))
+      } else {
+        // Nothing owed: written only for its cost, where no sender looks.
+        await options.store.settle(batch)
+      }
       for (const w of group) w.resolve()
     } catch (err) {
       for (const w of group) w.reject(err)

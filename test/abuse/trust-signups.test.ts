@@ -31,7 +31,7 @@ async function recordOf (address: string): Promise<SubscriberRecord> {
 async function idle (): Promise<void> {
   await eventually(async () => {
     const res = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'outbox/' }))
-    return (res.KeyCount ?? 0) === 0 || undefined
+    return (res.Contents ?? []).every(o => o.Key?.startsWith('outbox/settle/')) || undefined
   }, { timeoutMs: 15_000 })
 }
 
