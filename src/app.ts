@@ -1,6 +1,7 @@
 // buildApp: one Fastify instance with every plugin and route registered; it never listens.
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify'
 import formbody from '@fastify/formbody'
+import jsonBody from './http/json-body.ts'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config.ts'
 import healthRoutes from './health/routes.ts'
@@ -64,6 +65,7 @@ export async function buildApp (config: Config, deps: ServiceDeps = {}, options:
   })
 
   await app.register(formbody, { bodyLimit: config.BODY_LIMIT_BYTES })
+  await app.register(jsonBody)
   await app.register(securityHeaders, { config })
   // Before the routes: both collect routes as they are added (latency labels, the OpenAPI document).
   await app.register(metrics, { enabled: config.METRICS_ENABLED })

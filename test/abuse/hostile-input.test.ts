@@ -74,6 +74,7 @@ const escapedEcho = (expected: string) => (t: Test, body: string) => {
   t.notMatch(body, /<script>|<img|<svg/i, 'no markup from the input')
 }
 
+const duplicate = { status: 400, code: 'duplicate_field', text: 'A field appears more than once in the request.' }
 const invalidEmail = { status: 422, code: 'email_invalid', text: 'Enter an email address like name@example.com.' }
 const jsonEmail = (email: unknown, name: string): Row => ({ name, headers: JSON_BODY, payload: { email }, ...invalidEmail })
 const formEmail = (email: string, name: string, text = 'Enter an email address like name@example.com.'): Row =>
@@ -98,6 +99,18 @@ const rows: Row[] = [
   { name: 'JSON constructor.prototype keys', headers: JSON_BODY, payload: '{"email":"jane@example.com","constructor":{"prototype":{"polluted":"yes"}}}', status: 400, code: 'bad_request' },
   { name: 'form __proto__ and constructor[prototype] keys', headers: { ...FORM, ...JSON_ACCEPT }, payload: 'email=nope&__proto__[polluted]=yes&__proto__=yes&constructor[prototype][polluted]=yes', status: 422, code: 'email_invalid' },
   { name: 'JSON __proto__ nested in a value', headers: JSON_BODY, payload: '{"email":{"__proto__":{"polluted":"yes"}}}', status: 400, code: 'bad_request' },
+
+  // Duplicated fields: JSON.parse would keep the last, another reader the first
+  { name: 'JSON email key given twice', headers: JSON_BODY, payload: '{"email":"a@x.com","email":"b@y.com"}', ...duplicate },
+  { name: 'JSON email key given twice, once escaped', headers: JSON_BODY, payload: '{"email":"jane@example.com","em\\u0061il":"victim@example.org"}', ...duplicate },
+  { name: 'JSON key given twice in a nested object', headers: JSON_BODY, payload: '{"email":"jane@example.com","meta":{"a":1,"b":{"c":1,"c":2}}}', ...duplicate },
+  { name: 'JSON key given twice in an object inside an array', headers: JSON_BODY, payload: '{"email":"jane@example.com","list":[{"a":1},{"a":1,"a":2}]}', ...duplicate },
+  { name: 'JSON duplicated key with the same value', headers: JSON_BODY, payload: '{"email":"jane@example.com","slug":"default","slug":"default"}', ...duplicate },
+  { name: 'JSON duplicate keys with a charset parameter', headers: { 'content-type': 'application/json; charset=utf-8', ...JSON_ACCEPT }, payload: '{"email":"jane@example.com","email":"jane@example.com"}', ...duplicate },
+  { name: 'JSON duplicate keys on a recipient link', url: `/u/${unsubscribeToken}`, headers: JSON_BODY, payload: '{"List-Unsubscribe":"One-Click","List-Unsubscribe":"x"}', ...duplicate },
+  { name: 'JSON duplicate keys on the webhook', config: SNS, url: '/webhooks/ses', headers: { 'content-type': 'application/json' }, payload: '{"Type":"Notification","Type":"SubscriptionConfirmation"}', ...duplicate },
+  { name: 'the same key in sibling objects is no duplicate', headers: JSON_BODY, payload: '{"email":"not an address","a":{"k":1},"b":{"k":1}}', status: 422, code: 'email_invalid' },
+  { name: 'duplicate slug fields in a form', headers: { ...FORM, ...JSON_ACCEPT }, payload: form([['email', JANE], ['slug', 'default'], ['slug', 'other']]), status: 422, code: 'invalid_request' },
 
   // The email field's type
   { name: 'duplicate email fields in a form', headers: FORM, payload: form([['email', JANE], ['email', 'victim@example.org']]), status: 422, text: 'Enter an email address like name@example.com.' },
