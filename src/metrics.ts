@@ -1,6 +1,9 @@
-// Prometheus metrics: request latency per route (fastify-metrics) and the product's own counters, on one registry per app.
+// Prometheus metrics: request latency per route (fastify-metrics) and the product's own counters, on one
+// registry per app. Scraped from the private listener (src/metrics-server.ts); the public port answers
+// /metrics only to a bearer of METRICS_TOKEN, and everyone else gets the 404 of an unknown URL.
 import client from '@prometheus-io/client'
 import type { FastifyInstance } from 'fastify'
+import { safeEqual } from './admin/auth.ts'
 import fastifyMetricsModule from 'fastify-metrics'
 import fp from 'fastify-plugin'
 import { Type } from 'typebox'
@@ -22,8 +25,6 @@ export interface AppMetrics {
   /** reason: a bounded word such as the SES error name (Throttling, MessageRejected); anything else counts as "other" */
   emailFailed: (reason: string) => void
   linkMinted: (kind: LinkKind) => void
-  /** emails waiting in the outbox, as last seen */
-  queueDepth: (n: number) => void
 }
 
 declare module 'fastify' {
@@ -50,7 +51,6 @@ export function createMetrics (): AppMetrics {
   const emailsSent = new client.Counter({ name: 'leadlink_emails_sent_total', help: 'confirmation emails accepted by SES', registers })
   const emailsFailed = new client.Counter({ name: 'leadlink_emails_failed_total', help: 'confirmation emails SES did not accept, by error name', labelNames: ['reason'] as const, registers })
   const linksMinted = new client.Counter({ name: 'leadlink_links_minted_total', help: 'presigned download links minted, by kind', labelNames: ['kind'] as const, registers })
-  const queue = new client.Gauge({ name: 'leadlink_outbox_depth', help: 'emails waiting in the outbox, as last seen by this instance', registers })
   // Known series start at 0, so a rate() works from the first scrape.
   for (const outcome of SIGNUP_OUTCOMES) signups.inc({ outcome }, 0)
   for (const kind of LINK_KINDS) linksMinted.inc({ kind }, 0)
@@ -59,14 +59,20 @@ export function createMetrics (): AppMetrics {
     signup: outcome => signups.inc({ outcome }),
     emailSent: () => emailsSent.inc(),
     emailFailed: reason => emailsFailed.inc({ reason: REASON.test(reason) ? reason : 'other' }),
-    linkMinted: kind => linksMinted.inc({ kind }),
-    queueDepth: n => queue.set(n)
+    linkMinted: kind => linksMinted.inc({ kind })
   }
 }
 
 export interface MetricsOptions {
   /** METRICS_ENABLED: off keeps the counters (callers need not care) but serves no /metrics and times nothing */
   enabled: boolean
+}
+
+/** `Authorization: Bearer <token>` (RFC 6750 §2.1) with METRICS_TOKEN, compared in constant time. */
+export function hasMetricsToken (authorization: string | undefined, token: string | undefined): boolean {
+  if (token === undefined) return false
+  const match = /^Bearer +(.+)$/i.exec(authorization ?? '')
+  return match !== null && safeEqual(match[1] as string, token)
 }
 
 // Seconds; a signup makes a few S3 requests, so the interesting range is a few ms to a few s.
@@ -98,7 +104,9 @@ export default fp(async function metrics (app: FastifyInstance, opts: MetricsOpt
       }
     }
   })
-  // Scraped by Prometheus; keep it off the public internet (see README, Operations).
+  // Counters that move with each signup (queued, cooldown, suppressed, bot) would tell whoever reads
+  // them before and after posting an address what state it is in: on the public port, /metrics is
+  // the very 404 of an unknown URL unless the request bears METRICS_TOKEN.
   app.get('/metrics', {
     schema: {
       hide: true,
@@ -107,7 +115,9 @@ export default fp(async function metrics (app: FastifyInstance, opts: MetricsOpt
       response: { 200: Type.String({ description: 'Prometheus text exposition format' }) }
     },
     logLevel: 'warn'
-  }, async (_request, reply) => {
+  }, async (request, reply) => {
+    // Read when asked: this plugin is registered before the services (it must see every route added).
+    if (!hasMetricsToken(request.headers.authorization, app.services.config.METRICS_TOKEN)) return reply.callNotFound()
     return reply.type(registry.contentType).header('cache-control', 'no-store').send(await registry.metrics())
   })
 }, { name: 'app-metrics' })

@@ -27,7 +27,6 @@ export default fp(async function observeOutbox (app: FastifyInstance) {
   let last = ''
   const timer = setInterval(() => {
     const s = outbox.stats()
-    app.appMetrics?.queueDepth(s.pending)
     const line = JSON.stringify([s.pending, s.sent, s.retries, s.failures])
     if (s.pending > 0 || line !== last) {
       log.info({ pending: s.pending, batches: s.batches, oldestPendingSeconds: Math.round(s.oldestPendingAgeMs / 1000), sent: s.sent, sendsPerSecond: s.sendsPerSecond, retries: s.retries, throttled: s.throttled, failures: s.failures, maxSendRate: s.maxSendRate }, 'outbox')

@@ -65,7 +65,7 @@ t.test('throttling, then a 5xx, then success: three attempts with backoff, one e
   t.equal(stats.throttled, 1)
   t.same(stats.failures, {})
   t.equal(stats.pending, 0)
-  const metrics = (await app.inject({ url: '/metrics' })).body
+  const metrics = await app.appMetrics.registry.metrics()
   t.match(metrics, /^leadlink_emails_sent_total 1$/m)
   t.match(metrics, /^leadlink_email_retries_total\{reason="throttled"\} 1$/m)
   t.match(metrics, /^leadlink_email_retries_total\{reason="http_503"\} 1$/m)
@@ -91,6 +91,6 @@ t.test('5xx every time: gives up after SEND_MAX_ATTEMPTS, records the failure, a
   t.equal(rec.sesSends.length, 3, 'no fourth attempt')
   t.match(rec.s3Puts[1]?.body.deliveries, [{ status: 'failed', error: 'retries_exhausted' }])
   t.same(app.services.outbox.stats().failures, { retries_exhausted: 1 })
-  t.match((await app.inject({ url: '/metrics' })).body, /^leadlink_emails_failed_total\{reason="retries_exhausted"\} 1$/m)
+  t.match(await app.appMetrics.registry.metrics(), /^leadlink_emails_failed_total\{reason="retries_exhausted"\} 1$/m)
   t.ok(nock.isDone())
 })
