@@ -1,6 +1,8 @@
 // AWS Lambda entry (API Gateway HTTP API or REST API, ALB): the same app as src/server.ts, behind
 // @fastify/aws-lambda. Config is read once per cold start; the app is built on the first invocation
-// and reused by every later one in the same execution environment.
+// and reused by every later one in the same execution environment. There is no /metrics listener here
+// (a function has no port to scrape): set METRICS_TOKEN to read /metrics through the API with a bearer
+// token (each read sees one execution environment's counters), or use CloudWatch's Lambda metrics.
 import awsLambdaFastify from '@fastify/aws-lambda'
 import { buildApp, type App } from './app.ts'
 import { loadConfig } from './config.ts'

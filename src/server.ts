@@ -3,6 +3,7 @@ import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.ts'
 import { ConfigError, loadConfig, type Config } from './config.ts'
 import type { LocalStack } from './local/stack.ts'
+import { MetricsPortInUse, startMetricsServer, type MetricsServer } from './metrics-server.ts'
 import { DEFAULT_SLUG } from './whitepapers/catalog.ts'
 
 async function main (): Promise<void> {
@@ -38,10 +39,12 @@ async function main (): Promise<void> {
     }
   })
 
+  let metricsServer: MetricsServer | undefined
   closeWithGrace({ delay: config.SHUTDOWN_GRACE_SECONDS * 1000 + 5_000 }, async ({ err, signal }) => {
     if (err) app.log.error({ err }, 'shutting down after an error')
     else app.log.info({ signal }, 'shutting down')
     await app.close()
+    await metricsServer?.close()
     await local?.close()
   })
 
@@ -60,6 +63,11 @@ async function main (): Promise<void> {
   }
 
   const address = await app.listen({ port: config.PORT, host: config.HOST })
+  // Prometheus scrapes a listener of its own (loopback by default): the public port has no /metrics.
+  if (config.METRICS_ENABLED && config.METRICS_PORT !== 0) {
+    metricsServer = await startMetricsServer({ registry: app.appMetrics.registry, host: config.METRICS_HOST, port: config.METRICS_PORT, log: app.log })
+      .catch(async (err: unknown) => { await app.close(); await local?.close(); throw err })
+  }
   if (local) {
     const port = new URL(address).port
     process.stdout.write([
@@ -77,6 +85,10 @@ async function main (): Promise<void> {
 try {
   await main()
 } catch (err) {
+  if (err instanceof MetricsPortInUse) {
+    process.stderr.write(`leadlink: ${err.message}\n`)
+    process.exit(1)
+  }
   // The one failure people hit on their own machine: something already listens on a port.
   const e = err as NodeJS.ErrnoException & { port?: number }
   if (e.code !== 'EADDRINUSE') throw err
