@@ -11,6 +11,10 @@ export type OriginVerdict = 'allowed' | 'cross-site'
  */
 export function formOrigin (headers: IncomingHttpHeaders, allowed: readonly string[]): OriginVerdict {
   const origin = headers.origin
+  const site = headers['sec-fetch-site']
+  // "null": a page whose Referrer-Policy is no-referrer, or a sandboxed frame. Only the browser's own
+  // Sec-Fetch-Site (no script can set it) can then say the post came from one of our pages.
+  if (origin === 'null') return site === 'same-origin' ? 'allowed' : 'cross-site'
   if (origin !== undefined) {
     if (allowed.includes(origin)) return 'allowed'
     // The host the browser addressed (a browser sets Host itself): same-origin, e.g. 127.0.0.1 beside localhost.
@@ -21,6 +25,5 @@ export function formOrigin (headers: IncomingHttpHeaders, allowed: readonly stri
     }
     return 'cross-site'
   }
-  const site = headers['sec-fetch-site']
   return site === undefined || site === 'same-origin' || site === 'same-site' || site === 'none' ? 'allowed' : 'cross-site'
 }

@@ -4,7 +4,7 @@ import { Type } from 'typebox'
 import type { App } from '../app.ts'
 import { ValidationError } from '../errors.ts'
 import { createErrorHandler, ErrorSchema, validationToDomain, wantsJson } from '../http-errors.ts'
-import { landingPage } from '../web/pages.ts'
+import { FORM_PAGE_HEADERS, landingPage } from '../web/pages.ts'
 import { allowFraming } from '../web/framing.ts'
 import { perIpPerMinute } from '../rate-limit.ts'
 import { DEFAULT_SLUG, SLUG_PATTERN } from '../whitepapers/catalog.ts'
@@ -72,7 +72,7 @@ export default async function subscribeRoutes (app: App) {
           const email = typeof body.email === 'string' ? body.email.slice(0, 254) : ''
           const embed = (body as { embed?: unknown }).embed === '1'
           if (embed) allowFraming(reply as FastifyReply, config.formOrigins)
-          return (reply as FastifyReply).code(422).type('text/html; charset=utf-8')
+          return (reply as FastifyReply).code(422).type('text/html; charset=utf-8').headers(FORM_PAGE_HEADERS)
             .send(landingPage({ site, embed }, { pointer, email, error: { field: problem.field ?? '', message: problem.message }, stamp: formStamps.issue(), captcha: altcha !== undefined }))
         }
       }

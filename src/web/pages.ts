@@ -3,6 +3,10 @@ import { CONSENT_TEXT } from '../subscribers/consent.ts'
 import type { WhitepaperPointer } from '../whitepapers/catalog.ts'
 import { html, type SafeHtml } from './html.ts'
 
+// Pages with the form: a post from them carries a real Origin (no-referrer would make it "null"), and
+// they hold no token that a Referer could leak.
+export const FORM_PAGE_HEADERS = { 'cache-control': 'no-store', 'referrer-policy': 'same-origin' }
+
 export interface PageContext {
   site: string
   /** inside /embed/<slug>'s frame: the card alone, without the site's header and footer */

@@ -5,7 +5,7 @@ import { perIpPerMinute } from '../rate-limit.ts'
 import { Type } from 'typebox'
 import type { App } from '../app.ts'
 import { DEFAULT_SLUG, SLUG_PATTERN } from '../whitepapers/catalog.ts'
-import { landingPage, thanksPage } from './pages.ts'
+import { FORM_PAGE_HEADERS, landingPage, thanksPage } from './pages.ts'
 import { allowFraming } from './framing.ts'
 
 const CSS = readFileSync(new URL('../../public/site.css', import.meta.url), 'utf8')
@@ -22,6 +22,7 @@ export const ThanksQuerySchema = Type.Object({
 })
 
 const HtmlSchema = Type.String({ description: 'HTML page' })
+
 const AssetSchema = Type.String({ description: 'static asset' })
 // Pages are documented in the OpenAPI document as text/html, under their own tag.
 const PAGE = { tags: ['pages'], produces: ['text/html'] }
@@ -32,18 +33,18 @@ export default async function webRoutes (app: App) {
 
   app.get('/', { schema: { ...PAGE, summary: 'Landing page of the default whitepaper', response: { 200: HtmlSchema } } }, async (_request, reply) => {
     const pointer = await catalog.require(DEFAULT_SLUG)
-    return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(landingPage({ site }, { pointer, stamp: formStamps.issue(), captcha }))
+    return reply.type('text/html; charset=utf-8').headers(FORM_PAGE_HEADERS).send(landingPage({ site }, { pointer, stamp: formStamps.issue(), captcha }))
   })
 
   app.get('/w/:slug', { schema: { ...PAGE, summary: 'Landing page of another whitepaper', params: SlugParamsSchema, response: { 200: HtmlSchema } } }, async (request, reply) => {
     const pointer = await catalog.require(request.params.slug)
-    return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(landingPage({ site }, { pointer, stamp: formStamps.issue(), captcha }))
+    return reply.type('text/html; charset=utf-8').headers(FORM_PAGE_HEADERS).send(landingPage({ site }, { pointer, stamp: formStamps.issue(), captcha }))
   })
 
   // The form alone, to be framed by the marketer's own pages (FORM_ORIGINS): no JavaScript needed there.
   app.get('/embed/:slug', { schema: { ...PAGE, summary: 'The form of a whitepaper, for an iframe on a FORM_ORIGINS page', params: SlugParamsSchema, response: { 200: HtmlSchema } } }, async (request, reply) => {
     const pointer = await catalog.require(request.params.slug)
-    return allowFraming(reply, config.formOrigins).type('text/html; charset=utf-8').header('cache-control', 'no-store')
+    return allowFraming(reply, config.formOrigins).type('text/html; charset=utf-8').headers(FORM_PAGE_HEADERS)
       .send(landingPage({ site, embed: true }, { pointer, stamp: formStamps.issue(), captcha }))
   })
 

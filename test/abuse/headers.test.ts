@@ -25,7 +25,7 @@ function csp (headers: Headers): Map<string, string[]> {
 }
 
 /** What every page must carry, whatever it says. */
-function assertSecurityHeaders (t: Test, headers: Headers, label: string, { captcha = false } = {}) {
+function assertSecurityHeaders (t: Test, headers: Headers, label: string, { captcha = false, referrer = 'no-referrer' } = {}) {
   const policy = csp(headers)
   t.same(policy.get('script-src'), ["'self'"], `${label}: scripts only from this origin`)
   t.notOk(policy.get('script-src')?.some(s => s === "'unsafe-inline'" || s === "'unsafe-eval'" || s.startsWith("'nonce-")), `${label}: no inline script allowed, so no nonce needed`)
@@ -36,7 +36,8 @@ function assertSecurityHeaders (t: Test, headers: Headers, label: string, { capt
   // The ALTCHA widget styles its shadow DOM inline; without it no inline style either.
   t.equal(policy.get('style-src')?.includes("'unsafe-inline'"), captcha, `${label}: inline style only for the ALTCHA widget`)
   t.equal(headers['x-content-type-options'], 'nosniff', `${label}: nosniff`)
-  t.equal(headers['referrer-policy'], 'no-referrer', `${label}: no referrer`)
+  // Pages with the form say same-origin, so that the post carries a real Origin; they hold no token.
+  t.equal(headers['referrer-policy'], referrer, `${label}: referrer policy ${referrer}`)
   t.equal(headers['x-frame-options'], 'SAMEORIGIN', `${label}: X-Frame-Options for old browsers`)
 }
 
@@ -55,12 +56,12 @@ const HASH = hashAddress('jane@example.com')
 const confirmToken = tokens.sign({ purpose: 'confirm', addressHash: HASH, slug: 'default', expiresAt: Math.floor(Date.now() / 1000) + 3600 })
 const unsubscribeToken = tokens.sign({ purpose: 'unsubscribe', addressHash: HASH, slug: 'default', expiresAt: 0 })
 
-const PAGES: Array<{ label: string, url: string, method?: 'GET' | 'POST', headers?: Record<string, string>, payload?: string, status: number }> = [
-  { label: 'landing page', url: '/', status: 200 },
+const PAGES: Array<{ label: string, url: string, method?: 'GET' | 'POST', headers?: Record<string, string>, payload?: string, status: number, referrer?: string }> = [
+  { label: 'landing page', url: '/', status: 200, referrer: 'same-origin' },
   { label: 'thank-you page', url: '/thanks', status: 200 },
   { label: 'confirm page', url: `/c/${confirmToken}`, status: 200 },
   { label: 'unsubscribe page', url: `/u/${unsubscribeToken}`, status: 200 },
-  { label: 'form re-rendered with an error', url: '/subscribe', method: 'POST', headers: FORM, payload: form({ email: '<script>alert(1)</script>' }), status: 422 },
+  { label: 'form re-rendered with an error', url: '/subscribe', method: 'POST', headers: FORM, payload: form({ email: '<script>alert(1)</script>' }), status: 422, referrer: 'same-origin' },
   { label: 'invalid link page', url: '/c/not-a-token', status: 400 },
   { label: 'not-found page', url: '/no/such/page', status: 404 },
   { label: 'unsupported media type page', url: '/subscribe', method: 'POST', headers: { 'content-type': 'application/xml' }, payload: '<x/>', status: 415 }
@@ -76,7 +77,7 @@ t.test('pages: helmet headers, a CSP with no inline script, and no inline script
     const res = await app.inject({ method: page.method ?? 'GET', url: page.url, headers: { accept: 'text/html', ...page.headers }, ...(page.payload ? { payload: page.payload } : {}) })
     t.equal(res.statusCode, page.status, `${page.label}: ${page.status}`)
     t.match(res.headers['content-type'], 'text/html', `${page.label}: HTML`)
-    assertSecurityHeaders(t, res.headers, page.label)
+    assertSecurityHeaders(t, res.headers, page.label, page.referrer ? { referrer: page.referrer } : {})
     assertNoInlineScript(t, res.body, page.label)
   }
   t.match((await app.inject({ url: '/c/not-a-token' })).headers['cache-control'], 'no-store', 'token pages are not cached')
@@ -97,7 +98,7 @@ t.test('CAPTCHA=altcha: the widget, a notice for visitors without JavaScript, th
   const app = await build(t, testConfig({ CAPTCHA: 'altcha' }))
   const landing = await app.inject({ url: '/' })
   t.equal(landing.statusCode, 200)
-  assertSecurityHeaders(t, landing.headers, 'landing page with ALTCHA', { captcha: true })
+  assertSecurityHeaders(t, landing.headers, 'landing page with ALTCHA', { captcha: true, referrer: 'same-origin' })
   assertNoInlineScript(t, landing.body, 'landing page with ALTCHA')
   t.match(landing.body, /<form method="post" action="\/subscribe"[^>]*>[\s\S]*<altcha-widget challenge="\/altcha\/challenge" name="altcha"><\/altcha-widget>[\s\S]*<\/form>/, 'the widget sits in the form')
   t.match(landing.body, /<noscript>[\s\S]*needs JavaScript[\s\S]*<\/noscript>/, 'visitors without JavaScript are told why it is needed')

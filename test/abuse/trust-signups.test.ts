@@ -128,6 +128,8 @@ t.test('another site cannot post the form (403 page); FORM_ORIGINS and our own p
     ['a page on another site', { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' }, 403],
     ['another site, Origin only', { origin: 'https://evil.example' }, 403],
     ['a sandboxed frame (Origin: null)', { origin: 'null' }, 403],
+    ['Origin: null from a cross-site frame', { origin: 'null', 'sec-fetch-site': 'cross-site' }, 403],
+    ['our no-referrer page in an old browser (Origin: null, same-origin)', { origin: 'null', 'sec-fetch-site': 'same-origin' }, 303],
     ['cross-site without Origin', { 'sec-fetch-site': 'cross-site' }, 403],
     ['our own page', { origin: new URL(stack.config.publicUrl).origin, 'sec-fetch-site': 'same-origin' }, 303],
     ['the host the browser addressed', { origin: 'http://127.0.0.1:3000', host: '127.0.0.1:3000', 'sec-fetch-site': 'same-origin' }, 303],
