@@ -1,6 +1,6 @@
 // Suppression: an address that bounced permanently or complained is never emailed again, whatever
 // it submits later. A record is created if there was none, so that a later signup finds it.
-import { parseAddress, type ParsedAddress } from './address.ts'
+import { hashAddress, parseAddress, type ParsedAddress } from './address.ts'
 import { upsertSubscriber, type SubscriberRecord, type SubscriberStore } from './store.ts'
 
 export interface SuppressionEvent {
@@ -27,6 +27,21 @@ function holds (record: SubscriberRecord, event: SuppressionEvent): boolean {
     s.detail === event.detail && s.feedbackId === event.feedbackId
 }
 
+/**
+ * The record an SES address belongs to. Normally parseAddress's; but SES may report an address that
+ * the form would refuse today (stored before a rule was added, e.g. a `%` in the local part): it is
+ * still suppressed, under the key it was stored with then (lowercased, as parseAddress always did).
+ */
+export function suppressionKey (input: string): ParsedAddress | undefined {
+  try {
+    return parseAddress(input)
+  } catch {
+    const address = input.trim().toLowerCase()
+    if (!/^[^\s@<>"]+@[a-z0-9.-]+\.[a-z0-9-]+$/.test(address) || address.length > 254) return undefined
+    return { address, hash: hashAddress(address) }
+  }
+}
+
 /** Thrown out of the change function to leave a record that already holds the suppression untouched. */
 class AlreadySuppressed extends Error {}
 
@@ -35,12 +50,8 @@ class AlreadySuppressed extends Error {}
  * Idempotent: a retried or duplicated notification finds the same suppression and writes nothing.
  */
 export async function suppressAddress (options: SuppressOptions, event: SuppressionEvent): Promise<string | undefined> {
-  let parsed: ParsedAddress
-  try {
-    parsed = parseAddress(event.address)
-  } catch {
-    return undefined
-  }
+  const parsed = suppressionKey(event.address)
+  if (!parsed) return undefined
   const at = (options.now ?? (() => new Date()))().toISOString()
   const fresh = (): SubscriberRecord => ({
     schemaVersion: 1, address: parsed.address, addressHash: parsed.hash, status: 'suppressed', createdAt: at, updatedAt: at, signups: [], deliveries: []

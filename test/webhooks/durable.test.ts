@@ -181,3 +181,12 @@ t.test('a subscription confirmation whose SubscribeURL fails is not marked, and 
   t.same((await post(message)).json(), { status: 'confirmed' })
   t.match(await marker(message.MessageId!), { type: 'SubscriptionConfirmation' })
 })
+
+t.test('an address the form would refuse today (stored before the rule) is still suppressed under its old key', async t => {
+  const { suppressionKey } = await import('../../src/subscribers/suppression.ts')
+  const { hashAddress } = await import('../../src/subscribers/address.ts')
+  t.same(suppressionKey('Old%Relay@Example.com'), { address: 'old%relay@example.com', hash: hashAddress('old%relay@example.com') })
+  t.same(suppressionKey('Jane@Example.com'), { address: 'jane@example.com', hash: hashAddress('jane@example.com') }, 'a valid address: the usual key')
+  t.equal(suppressionKey('not an address'), undefined)
+  t.equal(suppressionKey('a@b'), undefined)
+})
