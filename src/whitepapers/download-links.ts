@@ -1,9 +1,9 @@
 // Download links: presigned S3 GET URLs that make S3 answer with an attachment under the real name.
-// Minting is cheap: the SDK's getSignedUrl runs once per file to learn the request's shape (endpoint,
-// path style, encoding), then one reused presigner signs it, and a signed URL is shared by the
-// recipients of a short window (it carries nothing personal).
+// Signed by the SDK's own getSignedUrl (whatever its middleware adds to the query stays right), and
+// cheap all the same: a signed URL is shared by the recipients of a short window (it carries nothing
+// personal), so getSignedUrl runs about once a minute per file.
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3'
-import { getSignedUrl, S3RequestPresigner } from '@aws-sdk/s3-request-presigner'
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
 import { attachmentDisposition } from './content-disposition.ts'
 import type { WhitepaperPointer } from './catalog.ts'
 
@@ -30,37 +30,13 @@ export async function credentialsExpiry (s3: S3Client): Promise<Date | undefined
 // https://docs.aws.amazon.com/AmazonS3/latest/userguide/ShareObjectPreSignedURL.html
 const CREDENTIAL_MARGIN_MS = 60_000
 
-interface RequestTemplate {
-  protocol: string
-  hostname: string
-  port: number | undefined
-  path: string
-  query: Record<string, string>
-  host: string
-}
-
-// RFC 3986 unreserved characters stay; everything else is percent-encoded, as SigV4 canonicalises.
-function escapeUri (value: string): string {
-  return encodeURIComponent(value).replace(/[!'()*]/g, c => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
-}
-
 export type DownloadLinks = ReturnType<typeof createDownloadLinks>
 
 export function createDownloadLinks (options: DownloadLinkOptions) {
   const { s3, bucket } = options
   const reuseMs = options.reuseMs ?? 60_000
   const now = options.now ?? Date.now
-  const templates = new Map<string, Promise<RequestTemplate>>()
   const cache = new Map<string, { link: MintedLink, mintedAt: number }>()
-  let presigner: Promise<{ presigner: S3RequestPresigner, region: string }> | undefined
-
-  function getPresigner () {
-    presigner ??= (async () => {
-      const region = await s3.config.region()
-      return { presigner: new S3RequestPresigner({ ...s3.config, signingName: 's3', region: async () => region }), region }
-    })()
-    return presigner
-  }
 
   function command (pointer: WhitepaperPointer) {
     return new GetObjectCommand({
@@ -71,42 +47,8 @@ export function createDownloadLinks (options: DownloadLinkOptions) {
     })
   }
 
-  /** Learns the request's shape from the SDK itself, once per file. */
-  function template (pointer: WhitepaperPointer): Promise<RequestTemplate> {
-    const key = `${pointer.key}\n${pointer.filename}`
-    let found = templates.get(key)
-    if (!found) {
-      found = getSignedUrl(s3, command(pointer), { expiresIn: 60 }).then(signed => {
-        const url = new URL(signed)
-        const query: Record<string, string> = {}
-        for (const [name, value] of url.searchParams) if (!name.startsWith('X-Amz-')) query[name] = value
-        return { protocol: url.protocol, hostname: url.hostname, port: url.port ? Number(url.port) : undefined, path: url.pathname, query, host: url.host }
-      })
-      found.catch(() => templates.delete(key))
-      if (templates.size > 1000) templates.clear()
-      templates.set(key, found)
-    }
-    return found
-  }
-
-  async function sign (pointer: WhitepaperPointer, expiresIn: number, signingDate: Date): Promise<string> {
-    const [shape, { presigner: signer, region }] = await Promise.all([template(pointer), getPresigner()])
-    const request = {
-      method: 'GET',
-      protocol: shape.protocol,
-      hostname: shape.hostname,
-      port: shape.port,
-      path: shape.path,
-      query: { ...shape.query },
-      headers: { host: shape.host },
-      body: undefined
-    }
-    const signed = await signer.presign(request as unknown as Parameters<S3RequestPresigner['presign']>[0], {
-      expiresIn, signingDate, signingRegion: region, signingService: 's3'
-    })
-    const query = Object.entries(signed.query as Record<string, string>).map(([k, v]) => `${escapeUri(k)}=${escapeUri(v)}`).join('&')
-    return `${shape.protocol}//${shape.host}${shape.path}?${query}`
-  }
+  const sign = (pointer: WhitepaperPointer, expiresIn: number, signingDate: Date): Promise<string> =>
+    getSignedUrl(s3, command(pointer), { expiresIn, signingDate })
 
   return {
     /**
@@ -135,12 +77,7 @@ export function createDownloadLinks (options: DownloadLinkOptions) {
       return link
     },
 
-    /** The SDK's own getSignedUrl, for comparison in tests and benchmarks. */
-    async mintWithGetSignedUrl (pointer: WhitepaperPointer, ttlSeconds: number, signingDate: Date): Promise<string> {
-      return await getSignedUrl(s3, command(pointer), { expiresIn: ttlSeconds, signingDate })
-    },
-
-    /** Signs without the reuse cache (benchmarks). */
-    signFresh: (pointer: WhitepaperPointer, ttlSeconds: number, signingDate: Date) => sign(pointer, ttlSeconds, signingDate)
+    /** getSignedUrl itself, without the reuse cache (tests and the bench compare against it). */
+    signFresh: sign
   }
 }
