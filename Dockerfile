@@ -12,9 +12,10 @@ FROM node:24-slim
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000
 WORKDIR /app
 COPY package.json package-lock.json ./
-# Production dependencies: the precompiled schemas load Ajv's and fast-json-stringify's runtime helpers,
+# Production dependencies only (--omit=optional drops the `node` binary the image already has, and the
+# 65 express packages an optional peer would pull in): the precompiled schemas load Ajv's and fast-json-stringify's runtime helpers,
 # and the landing page serves the ALTCHA widget, from node_modules.
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+RUN npm ci --omit=dev --omit=optional --no-audit --no-fund && npm cache clean --force
 COPY public ./public
 # The CLIs (`node scripts/whitepaper.ts`, `node scripts/signups.ts`) run from the sources.
 COPY src ./src

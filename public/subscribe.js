@@ -22,7 +22,7 @@
     removeById('form-error')
     // A server-rendered error for another field has no id: it sits right before the form.
     const previous = form.previousElementSibling
-    if (previous && previous.matches('.field-error[role="alert"]')) previous.remove()
+    if (previous?.matches('.field-error[role="alert"]')) previous.remove()
     input.removeAttribute('aria-invalid')
     input.removeAttribute('aria-describedby')
   }

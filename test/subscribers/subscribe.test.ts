@@ -7,7 +7,7 @@ import { buildApp } from '../../src/app.ts'
 import { loggerOptions } from '../../src/logging.ts'
 import { CONSENT_TEXT, CONSENT_VERSION } from '../../src/subscribers/consent.ts'
 import { build, eventually, isolateNetwork, S3_HOST, SES_HOST, TEST_CREDENTIALS, testConfig, type Teardown } from '../helper.ts'
-import { ADDRESS, capture, HASH, mockOutbox, mockPointer, mockPut, mockRecord, mockSes, pointer, RECORD_PATH, recorder, type Captured } from '../aws-mocks.ts'
+import { ADDRESS, capture, HASH, mockOutbox, mockPointer, mockPut, mockRecord, mockSes, pointer, recorder, type Captured } from '../aws-mocks.ts'
 import type { WhitepaperPointer } from '../../src/whitepapers/catalog.ts'
 
 const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString()
