@@ -91,3 +91,39 @@ t.test('unknown variables are ignored and empty ones count as unset', async t =>
   t.equal(config.mode, 'local')
   t.equal(config.PORT, 3000)
 })
+
+const GOOD_SECRET = 'Zq3v9Tn0c7LpXw2Rk5Hm8YbJf1Ds4Ge6'
+const PRODUCTION = { NODE_ENV: 'production', S3_BUCKET: 'my-bucket', SES_FROM: 'hi@acme.com', PUBLIC_URL: 'https://acme.com', TOKEN_SECRET: GOOD_SECRET }
+
+t.test('production refuses guessable secrets, with a line saying how to make a good one', async t => {
+  t.same(problemsOf(PRODUCTION), [], 'a random secret passes')
+  const weak: Array<[string, Record<string, string>, RegExp]> = [
+    ['TOKEN_SECRET of one repeated character', { TOKEN_SECRET: 'a'.repeat(32) }, /^TOKEN_SECRET repeats too few characters to be secret: make one with `openssl rand -base64 32`$/],
+    ['TOKEN_SECRET alternating two characters', { TOKEN_SECRET: 'ab'.repeat(24) }, /^TOKEN_SECRET repeats too few/],
+    ['ADMIN_TOKEN of 16 × a', { ADMIN_TOKEN: 'a'.repeat(16) }, /^ADMIN_TOKEN repeats too few/],
+    ['ADMIN_TOKEN of 16 random characters (about 95 bits)', { ADMIN_TOKEN: 'Zq3v9Tn0c7LpXw2R' }, /^ADMIN_TOKEN has about 95 bits of entropy \(at least 128 needed\): make one with `openssl rand -base64 32`$/],
+    ['METRICS_TOKEN of one character', { METRICS_TOKEN: 'x'.repeat(40) }, /^METRICS_TOKEN repeats too few/],
+    ['the second of two TOKEN_SECRETs', { TOKEN_SECRET: `${GOOD_SECRET},${'b'.repeat(32)}` }, /^TOKEN_SECRET \(secret 2\) repeats too few/]
+  ]
+  for (const [name, env, problem] of weak) {
+    const problems = problemsOf({ ...PRODUCTION, ...env })
+    t.equal(problems.length, 1, name)
+    t.match(problems[0], problem, name)
+  }
+  t.same(problemsOf({ ...PRODUCTION, ADMIN_TOKEN: 'p7Kx2Qm9Vd4Ls8Hn3Bw6Rt1Yc5Zf0Ja' }), [], 'a 32-character random ADMIN_TOKEN passes')
+  t.same(problemsOf({ ...PRODUCTION, NODE_ENV: 'test', TOKEN_SECRET: 'a'.repeat(32) }), [], 'outside production it is the operator\'s call')
+})
+
+t.test('production needs an https PUBLIC_URL, except on loopback', async t => {
+  t.same(problemsOf({ ...PRODUCTION, PUBLIC_URL: 'http://acme.com' }),
+    ['PUBLIC_URL must be https:// in production (the admin cookie is Secure and HSTS is sent only over https); only loopback hosts may use http://'])
+  for (const url of ['http://localhost:3000', 'http://127.0.0.1:8080', 'http://[::1]:3000']) t.same(problemsOf({ ...PRODUCTION, PUBLIC_URL: url }), [], url)
+})
+
+t.test('FORM_ORIGINS: origins only, PUBLIC_URL\'s always first', async t => {
+  t.same(loadConfig({ ...PRODUCTION, FORM_ORIGINS: 'https://www.acme.com, https://blog.acme.com:8443' }).formOrigins, ['https://acme.com', 'https://www.acme.com', 'https://blog.acme.com:8443'])
+  t.same(loadConfig(PRODUCTION).formOrigins, ['https://acme.com'])
+  for (const bad of ['https://www.acme.com/form', 'www.acme.com', 'ftp://acme.com', 'https://acme.com?x=1']) {
+    t.match(problemsOf({ ...PRODUCTION, FORM_ORIGINS: bad }), [/^FORM_ORIGINS entries must be origins/], bad)
+  }
+})
