@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto'
 import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3'
 import { createPresignedPost, type PresignedPost, type PresignedPostOptions } from '@aws-sdk/s3-presigned-post'
-import { isConditionFailed, isNotFound } from '../aws/errors.ts'
+import { httpStatusOf, isConditionFailed, isNotFound } from '../aws/errors.ts'
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts'
 import { assertSlug, assertVersion, type Catalog, checkText, defaultTitle, pdfFilename, type VersionMeta, versionId, versionKey } from './catalog.ts'
 import { attachmentDisposition } from './content-disposition.ts'
@@ -64,6 +64,8 @@ async function bodyBytes (body: unknown): Promise<Uint8Array> {
   return await b.transformToByteArray()
 }
 
+interface Checked { etag: string, size: number, sha256: string }
+
 function changed (): ConflictError {
   return new ConflictError('upload_changed', 'The file changed while it was being checked. Try uploading again.')
 }
@@ -88,7 +90,7 @@ export function createUploads (options: UploadOptions) {
   }
 
   /** Reads the staging object as it is now: its ETag, size, `%PDF-` start and sha256, all of one same object. */
-  async function check (key: string): Promise<{ etag: string, size: number, sha256: string }> {
+  async function check (key: string): Promise<Checked> {
     const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })).catch(err => {
       if (isNotFound(err)) throw new NotFoundError('upload_not_found', 'The upload did not reach the bucket. Try uploading again.')
       throw err
@@ -115,35 +117,49 @@ export function createUploads (options: UploadOptions) {
     return { etag, size, sha256: hash.digest('hex') }
   }
 
+  /** The version key's object as it is now, or null. */
+  async function existing (key: string) {
+    return await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })).catch(err => {
+      if (isNotFound(err)) return null
+      throw err
+    })
+  }
+
+  async function copy (from: string, to: string, filename: string, checked: Checked, onlyIfAbsent: boolean): Promise<string> {
+    const res = await s3.send(new CopyObjectCommand({
+      Bucket: bucket,
+      Key: to,
+      CopySource: `${bucket}/${from}`,
+      CopySourceIfMatch: checked.etag,
+      ...(onlyIfAbsent ? { IfNoneMatch: '*' } : {}),
+      // The download's headers are the server's, not whatever the POST carried.
+      MetadataDirective: 'REPLACE',
+      ContentType: 'application/pdf',
+      ContentDisposition: attachmentDisposition(filename),
+      Metadata: { sha256: checked.sha256 }
+    }))
+    const etag = res.CopyObjectResult?.ETag
+    if (!etag) throw new Error('S3 answered CopyObject without an ETag')
+    return etag
+  }
+
   /**
    * Copies the checked staging object into the version key: only if it still has the ETag that was
    * hashed (x-amz-copy-source-if-match) and the version key is free (If-None-Match: *). Answers the
    * copy's ETag. https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html
    */
-  async function promote (from: string, to: string, filename: string, checked: { etag: string, size: number, sha256: string }): Promise<string> {
+  async function promote (from: string, to: string, filename: string, checked: Checked): Promise<string> {
     try {
-      const res = await s3.send(new CopyObjectCommand({
-        Bucket: bucket,
-        Key: to,
-        CopySource: `${bucket}/${from}`,
-        CopySourceIfMatch: checked.etag,
-        IfNoneMatch: '*',
-        // The download's headers are the server's, not whatever the POST carried.
-        MetadataDirective: 'REPLACE',
-        ContentType: 'application/pdf',
-        ContentDisposition: attachmentDisposition(filename),
-        Metadata: { sha256: checked.sha256 }
-      }))
-      const etag = res.CopyObjectResult?.ETag
-      if (!etag) throw new Error('S3 answered CopyObject without an ETag')
-      return etag
+      return await copy(from, to, filename, checked, true).catch(async err => {
+        // A store that has no conditional copy (501): the version id is new and random, nothing else
+        // writes under whitepapers/, and the source condition still binds the bytes to the ones hashed.
+        if (httpStatusOf(err) !== 501 || await existing(to)) throw err
+        return await copy(from, to, filename, checked, false)
+      })
     } catch (err) {
       if (!isConditionFailed(err)) throw err
       // Either the version key exists (a retry after the copy, or other bytes) or the staging object changed.
-      const there = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: to })).catch(e => {
-        if (isNotFound(e)) return null
-        throw e
-      })
+      const there = await existing(to)
       if (!there) throw changed()
       if (there.ETag && there.Metadata?.sha256 === checked.sha256 && there.ContentLength === checked.size) return there.ETag
       throw new ConflictError('version_exists', 'This version already holds other bytes. Upload the file again.')
@@ -218,7 +234,7 @@ export function createUploads (options: UploadOptions) {
         await discard(staging)
         return existing
       }
-      let checked: { etag: string, size: number, sha256: string }
+      let checked: Checked
       try {
         checked = await check(staging)
       } catch (err) {

@@ -319,3 +319,27 @@ t.test('verify: no title → the file name, cut to TITLE_MAX', async t => {
   t.ok(scope.isDone())
   t.equal(meta.title, 'n'.repeat(200), 'a title a reader of meta.json accepts')
 })
+
+t.test('verify: a store without conditional copies (501) gets the copy without If-None-Match, still bound to the checked ETag', async t => {
+  isolateNetwork(t)
+  const sent: Sent[] = []
+  const versionPath = `/whitepapers/q3/versions/${V}/paper.pdf`
+  const scope = nock(HOST)
+    .get(META).query(true).reply(404, NOT_FOUND, XML)
+    .head(STAGING).query(true).reply(200, '', { ETag: '"staged"', 'Content-Length': String(PDF.length) })
+    .get(STAGING).query(true).reply(206, PDF.subarray(0, 5), { ETag: '"staged"' })
+    .get(STAGING).query(true).reply(200, PDF, { ETag: '"staged"' })
+    .put(versionPath).query(true).reply(501, '<Error><Code>NotImplemented</Code><Message>A header you provided implies functionality that is not implemented</Message></Error>', XML)
+    .head(versionPath).query(true).reply(404, '')
+    .put(versionPath).query(true).reply(200, copyResult('"copied"'), XML)
+    .put(META).query(true).reply(200, '', { ETag: '"m"' })
+    .delete(STAGING).query(true).reply(204)
+  record(scope, sent)
+  const meta = await setup(t).verify('q3', V, { filename: 'paper.pdf' })
+  t.ok(scope.isDone())
+  t.equal(meta.etag, '"copied"')
+  const copies = sent.filter(r => r.method === 'PUT' && r.path === versionPath)
+  t.equal(copies[0]?.headers['if-none-match'], '*', 'tried with If-None-Match first')
+  t.equal(copies[1]?.headers['if-none-match'], undefined, 'then without, the version key being free')
+  t.equal(copies[1]?.headers['x-amz-copy-source-if-match'], '"staged"', 'always bound to the bytes that were hashed')
+})
