@@ -3,8 +3,10 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { createAwsClients, type AwsClients, type ClientOptions } from './aws/clients.ts'
 import type { Config } from './config.ts'
-import { createConfirmationEmail } from './mail/confirmation-email.ts'
-import { createSender } from './mail/sender.ts'
+import { systemClock, type Clock } from './clock.ts'
+import { createConfirmationEmail } from './delivery/confirmation-email.ts'
+import { createDelivery } from './delivery/compose.ts'
+import { createSesMessenger } from './delivery/ses-messenger.ts'
 import { createSignup, type Signup } from './subscribers/signup.ts'
 import { createSubscriberStore, type SubscriberStore } from './subscribers/store.ts'
 import { createCatalog, type Catalog } from './whitepapers/catalog.ts'
@@ -13,9 +15,11 @@ import { createRecipientLinks, type RecipientLinks } from './links/recipient-lin
 import { createTokenSigner } from './links/tokens.ts'
 import { randomBytes } from 'node:crypto'
 import { createSendRate } from './outbox/rate.ts'
-import { createOutboxSender, type OutboxSender } from './outbox/sender.ts'
+import { createLeases } from './outbox/leases.ts'
 import { createOutboxStore } from './outbox/store.ts'
+import { createOutboxWorker, type OutboxWorker } from './outbox/worker.ts'
 import { createOutboxWriter } from './outbox/writer.ts'
+import { createOwedChecks } from './subscribers/owed.ts'
 import type { StoredRecord } from './subscribers/store.ts'
 import { createFormStamps, type FormStamps } from './abuse/form-stamp.ts'
 import type { Altcha } from './abuse/altcha.ts'
@@ -36,7 +40,8 @@ export interface Services {
   subscribers: SubscriberStore
   signup: Signup
   recipientLinks: RecipientLinks
-  outbox: OutboxSender
+  /** the outbox worker: stats(), scan(), suppress(), accept(), start(), stop(), events */
+  outbox: OutboxWorker<StoredRecord>
   formStamps: FormStamps
   /** present when CAPTCHA=altcha */
   altcha?: Altcha
@@ -59,10 +64,6 @@ export default fp(async function services (app: FastifyInstance, opts: { config:
   })
   const links = createDownloadLinks({ s3: aws.s3, bucket: config.s3Bucket, ...(deps.now ? { now: () => deps.now!().getTime() } : {}) })
   const subscribers = createSubscriberStore({ s3: aws.s3, bucket: config.s3Bucket })
-  const email = createConfirmationEmail({
-    subject: config.EMAIL_SUBJECT, site, windowDays: config.ADDRESS_WINDOW_DAYS, maxEmails: config.ADDRESS_MAX_EMAILS, ...(deps.templatesDir ? { templatesDir: deps.templatesDir } : {})
-  })
-  const sender = createSender({ ses: aws.ses, from: config.sesFrom, configurationSet: config.SES_CONFIGURATION_SET })
   if (config.tokenSecrets.length === 0) throw new Error('TOKEN_SECRET is required to sign recipient links')
   const tokens = createTokenSigner(config.tokenSecrets, deps.now ? () => deps.now!().getTime() : Date.now)
   const recipientLinks = createRecipientLinks({
@@ -77,34 +78,37 @@ export default fp(async function services (app: FastifyInstance, opts: { config:
     ...(deps.now ? { now: deps.now } : {})
   })
 
+  // Delivery: an outbox item becomes an email (link, templates, headers) sent by the SES messenger.
+  const clock: Clock = deps.now ? () => deps.now!().getTime() : systemClock
+  const email = createConfirmationEmail({
+    subject: config.EMAIL_SUBJECT, site, windowDays: config.ADDRESS_WINDOW_DAYS, maxEmails: config.ADDRESS_MAX_EMAILS, ...(deps.templatesDir ? { templatesDir: deps.templatesDir } : {})
+  })
+  const messenger = createSesMessenger({ ses: aws.ses, from: config.sesFrom, configurationSet: config.SES_CONFIGURATION_SET })
+  const delivery = createDelivery({ catalog, links, recipientLinks, email, messenger, linkTtlSeconds: config.LINK_TTL_SECONDS, clock })
+
   // The outbox: signups are queued durably in S3 and sent in the background at SES's pace.
   const owner = `${config.INSTANCE_NAME}-${randomBytes(4).toString('hex')}`
   const leaseMs = config.OUTBOX_LEASE_SECONDS * 1000
   const outboxStore = createOutboxStore({ s3: aws.s3, bucket: config.s3Bucket })
   const sendRate = createSendRate({ ses: aws.ses, override: config.SES_MAX_SEND_RATE, log: app.log })
-  const outbox = createOutboxSender({
-    store: outboxStore,
-    subscribers,
-    catalog,
-    links,
-    email,
-    sender,
-    recipientLinks,
+  const workerLog = app.log.child({ component: 'outbox' })
+  const owed = createOwedChecks({ store: subscribers, clock })
+  const outbox = createOutboxWorker<StoredRecord>({
+    leases: createLeases({ store: outboxStore, owner, leaseMs, clock, log: workerLog }),
+    ports: { deliver: delivery.deliver, isOwed: owed.isOwed, recordFailure: owed.recordFailure },
     rate: sendRate.bucket,
-    owner,
-    leaseMs,
     scanIntervalMs: config.OUTBOX_SCAN_SECONDS * 1000,
-    linkTtlSeconds: config.LINK_TTL_SECONDS,
     maxAttempts: config.SEND_MAX_ATTEMPTS,
     concurrency: config.SEND_CONCURRENCY,
-    log: app.log.child({ component: 'sender' }),
-    ...(deps.now ? { now: () => deps.now!().getTime() } : {})
+    log: workerLog,
+    clock
   })
-  const writer = createOutboxWriter({
+  const writer = createOutboxWriter<StoredRecord>({
     store: outboxStore,
     owner,
     leaseMs,
-    onWritten: (batch, etag, contexts) => outbox.accept(batch, etag, contexts as Map<string, StoredRecord>)
+    onWritten: (batch, etag, known) => outbox.accept(batch, etag, known),
+    clock
   })
   const signup = createSignup({
     catalog,
@@ -128,7 +132,7 @@ export default fp(async function services (app: FastifyInstance, opts: { config:
     app.addHook('onReady', async () => {
       senderStarting = (async () => {
         if (config.SES_TEMPLATES === 'on') {
-          await sender.prepareTemplate(email.sesTemplate).catch(err => {
+          await messenger.prepareTemplate(email.sesTemplate).catch(err => {
             app.log.warn({ err: { name: (err as Error).name } }, 'SES would not store the email template: sending the whole email each time (allow ses:GetEmailTemplate and ses:CreateEmailTemplate)')
           })
         }

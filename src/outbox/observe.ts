@@ -1,4 +1,4 @@
-// Queue visibility: outbox gauges read at scrape time, sender events as counters, and a periodic
+// Queue visibility: outbox gauges read at scrape time, the worker's events as counters, and a periodic
 // log line while there is work (no addresses: counts only).
 import client from '@prometheus-io/client'
 import fp from 'fastify-plugin'
@@ -16,12 +16,10 @@ export default fp(async function observeOutbox (app: FastifyInstance) {
   gauge('leadlink_send_rate_limit', 'emails per second this instance allows itself (SES MaxSendRate or SES_MAX_SEND_RATE)', () => outbox.stats().maxSendRate)
   gauge('leadlink_sends_per_second', 'emails sent per second over the last 10 seconds', () => outbox.stats().sendsPerSecond)
   const retries = new client.Counter({ name: 'leadlink_email_retries_total', help: 'send attempts that will be retried, by reason', labelNames: ['reason'] as const, registers })
-  outbox.on({
-    minted: () => app.appMetrics?.linkMinted('email'),
-    sent: () => app.appMetrics?.emailSent(),
-    failed: reason => app.appMetrics?.emailFailed(reason),
-    retried: reason => retries.inc({ reason })
-  })
+  outbox.events.on('minted', () => app.appMetrics?.linkMinted('email'))
+  outbox.events.on('sent', () => app.appMetrics?.emailSent())
+  outbox.events.on('failed', reason => app.appMetrics?.emailFailed(reason))
+  outbox.events.on('retried', reason => retries.inc({ reason }))
 
   const log = app.log.child({ component: 'outbox' })
   let last = ''

@@ -1,10 +1,24 @@
-// Classifies SES SendEmail failures: retry later (throttling, 5xx, network) or give up for this
-// recipient (rejected, bad address, sending paused). https://docs.aws.amazon.com/ses/latest/APIReference-V2/API_SendEmail.html
+// Classifies why an email was not delivered: retry later (throttling, 5xx, network) or give up for
+// this recipient (rejected, bad address, sending paused, whitepaper gone). https://docs.aws.amazon.com/ses/latest/APIReference-V2/API_SendEmail.html
 import { httpStatusOf } from '../aws/errors.ts'
 
 export type SendFailure =
   | { kind: 'retry', reason: string, throttled: boolean }
   | { kind: 'permanent', reason: string }
+
+/** What `deliver` throws when it knows why: the worker retries or gives up by its `failure`. */
+export class DeliveryFailure extends Error {
+  readonly failure: SendFailure
+  /** a download link was put into the email before it failed (counted as minted) */
+  readonly linkMinted: boolean
+
+  constructor (failure: SendFailure, linkMinted: boolean, options?: ErrorOptions) {
+    super(`email not delivered: ${failure.reason}`, options)
+    this.name = 'DeliveryFailure'
+    this.failure = failure
+    this.linkMinted = linkMinted
+  }
+}
 
 const PERMANENT = new Set([
   'MessageRejected',

@@ -1,42 +1,43 @@
 // Group commit: signups arriving together share one outbox object, so accepting a signup costs a
 // fraction of an S3 request. Each signup's promise resolves only once its batch is durable.
+import { systemClock, type Clock } from '../clock.ts'
 import type { OutboxBatch, OutboxItem, OutboxStore } from './store.ts'
 import { newBatchId } from './store.ts'
 
-interface Waiting {
+/** `Known`: what the caller knows about an item (the subscriber record as just written), kept in memory only. */
+interface Waiting<Known> {
   /** null: no email, only the wait (a signup that owes nothing costs the same time) */
   item: OutboxItem | null
-  /** kept in memory only, handed to `onWritten` (the subscriber record as just written) */
-  context: unknown
+  known: Known | undefined
   resolve: () => void
   reject: (err: unknown) => void
 }
 
-export interface OutboxWriterOptions {
-  store: OutboxStore
+export interface OutboxWriterOptions<Known> {
+  store: Pick<OutboxStore, 'create' | 'settle'>
   owner: string
   leaseMs: number
   /** most items per batch */
   maxBatch?: number
   /** most batch writes in flight at once */
   maxInFlight?: number
-  /** called with each durable batch, still leased by this instance */
-  onWritten: (batch: OutboxBatch, etag: string, contexts: Map<string, unknown>) => void
-  now?: () => number
+  /** called with each durable batch, still leased by this instance, and what is known per item id */
+  onWritten: (batch: OutboxBatch, etag: string, known: Map<string, Known>) => void
+  clock?: Clock
 }
 
-export type OutboxWriter = ReturnType<typeof createOutboxWriter>
+export type OutboxWriter<Known = unknown> = ReturnType<typeof createOutboxWriter<Known>>
 
-export function createOutboxWriter (options: OutboxWriterOptions) {
+export function createOutboxWriter<Known> (options: OutboxWriterOptions<Known>) {
   const maxBatch = options.maxBatch ?? 100
   const maxInFlight = options.maxInFlight ?? 2
-  const now = options.now ?? Date.now
-  let waiting: Waiting[] = []
+  const clock = options.clock ?? systemClock
+  let waiting: Array<Waiting<Known>> = []
   let inFlight = 0
   let scheduled = false
 
-  async function flush (group: Waiting[]): Promise<void> {
-    const at = now()
+  async function flush (group: Array<Waiting<Known>>): Promise<void> {
+    const at = clock()
     const items = group.flatMap(w => w.item ? [w.item] : [])
     const batch: OutboxBatch = {
       schemaVersion: 1,
@@ -51,7 +52,9 @@ export function createOutboxWriter (options: OutboxWriterOptions) {
     try {
       if (items.length > 0) {
         const etag = await options.store.create(batch)
-        options.onWritten(batch, etag, new Map(group.flatMap(w => w.item ? [[w.item.id, w.context]] : [])))
+        const known = new Map<string, Known>()
+        for (const w of group) if (w.item && w.known !== undefined) known.set(w.item.id, w.known)
+        options.onWritten(batch, etag, known)
       } else {
         // Nothing owed: written only for its cost, where no sender looks.
         await options.store.settle(batch)
@@ -75,9 +78,9 @@ export function createOutboxWriter (options: OutboxWriterOptions) {
     }
   }
 
-  function enqueue (item: OutboxItem | null, context: unknown): Promise<void> {
+  function enqueue (item: OutboxItem | null, known: Known | undefined): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      waiting.push({ item, context, resolve, reject })
+      waiting.push({ item, known, resolve, reject })
       // Gather what arrives in the same tick; under load, what arrives while writes are in flight.
       if (!scheduled && inFlight < maxInFlight) {
         scheduled = true
@@ -88,8 +91,8 @@ export function createOutboxWriter (options: OutboxWriterOptions) {
 
   return {
     /** Resolves once the item is in a durable outbox object. */
-    append (item: OutboxItem, context?: unknown): Promise<void> {
-      return enqueue(item, context)
+    append (item: OutboxItem, known?: Known): Promise<void> {
+      return enqueue(item, known)
     },
     /** Waits for an outbox write, as append does, owing nothing (the group it joins may owe emails). */
     settle (): Promise<void> {

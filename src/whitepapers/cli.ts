@@ -11,7 +11,7 @@ import { loadCliConfig, readCommandLine } from '../cli-common.ts'
 import { DomainError } from '../errors.ts'
 import { connectRuntime } from '../runtime.ts'
 import { createCatalog, DEFAULT_SLUG, isPdfHead, type Catalog, type PdfSource, type VersionInfo } from './catalog.ts'
-import { formatBytes } from '../mail/confirmation-email.ts'
+import { formatBytes } from '../delivery/confirmation-email.ts'
 
 export interface CliIo {
   out: (line: string) => void

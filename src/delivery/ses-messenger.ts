@@ -1,10 +1,10 @@
-// Sends one email through SES v2 SendEmail: as a stored template when it is in place (a kilobyte of
-// data per email), otherwise as simple content (SES builds the MIME message either way).
+// The SES messenger: sends one email through SES v2 SendEmail, as a stored template when it is in
+// place (a kilobyte of data per email), otherwise as simple content (SES builds the MIME message).
 import { CreateEmailTemplateCommand, GetEmailTemplateCommand, SendEmailCommand, type SESv2Client } from '@aws-sdk/client-sesv2'
 import type { RenderedEmail, SesTemplate } from './confirmation-email.ts'
 import { httpStatusOf } from '../aws/errors.ts'
 
-export interface SenderOptions {
+export interface SesMessengerOptions {
   ses: SESv2Client
   from: string
   configurationSet?: string | undefined
@@ -15,9 +15,9 @@ export interface OutgoingEmail extends RenderedEmail {
   headers?: Array<{ name: string, value: string }>
 }
 
-export type Sender = ReturnType<typeof createSender>
+export type SesMessenger = ReturnType<typeof createSesMessenger>
 
-export function createSender (options: SenderOptions) {
+export function createSesMessenger (options: SesMessengerOptions) {
   const { ses, from, configurationSet } = options
   let storedTemplate: string | undefined
   return {
@@ -43,7 +43,6 @@ export function createSender (options: SenderOptions) {
       storedTemplate = template.name
       return true
     },
-
 
     /** Returns the SES message id. Errors are the SDK's, after its own retries. */
     async send (email: OutgoingEmail): Promise<string> {

@@ -1,6 +1,6 @@
 import t from 'tap'
-import { compileHtmlTemplate, compileTemplate } from '../../src/mail/template.ts'
-import { createConfirmationEmail, formatBytes, formatExpiry } from '../../src/mail/confirmation-email.ts'
+import { compileHtmlTemplate, compileTemplate } from '../../src/delivery/template.ts'
+import { createConfirmationEmail, formatBytes, formatExpiry } from '../../src/delivery/confirmation-email.ts'
 import type { WhitepaperPointer } from '../../src/whitepapers/catalog.ts'
 
 const pointer: WhitepaperPointer = {

@@ -1,0 +1,140 @@
+// The confirmation email: compiled templates filled with catalog data and the minted link only.
+import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import type { WhitepaperPointer } from '../whitepapers/catalog.ts'
+import type { MintedLink } from '../whitepapers/download-links.ts'
+import type { EmailLinks } from '../links/recipient-links.ts'
+import { createHash } from 'node:crypto'
+import { escapeHtml } from '../web/html.ts'
+import { compileHtmlTemplate, compileTemplate } from './template.ts'
+
+export const TEMPLATES_DIR = fileURLToPath(new URL('../../templates/', import.meta.url))
+
+export interface RenderedEmail {
+  subject: string
+  html: string
+  text: string
+  /** the same email as an SES stored template and its data (much smaller to send) */
+  template?: { name: string, data: string }
+}
+
+/** An SES email template: placeholders become Handlebars triple-stash paths, filled as given. */
+export interface SesTemplate {
+  name: string
+  subject: string
+  html: string
+  text: string
+}
+
+export interface ConfirmationEmailOptions {
+  subject: string
+  /** site name shown in the email, e.g. the public URL's host */
+  site: string
+  templatesDir?: string
+  /** ADDRESS_WINDOW_DAYS and ADDRESS_MAX_EMAILS: the email promises what the service holds to */
+  windowDays?: number
+  maxEmails?: number
+}
+
+/**
+ * The wording that differs between a first signup and one for an address that had unsubscribed:
+ * the latter stays unsubscribed, and is told so. Nothing here comes from the visitor.
+ */
+export function emailWording (site: string, returning: boolean, windowDays = 30, maxEmails = 3) {
+  if (returning) {
+    return {
+      intro: `You unsubscribed from our emails earlier. Someone, hopefully you, has just asked for this whitepaper on ${site}, so here it is:`,
+      newsletterIntro: 'You stay unsubscribed: we will not send you our newsletter unless you press this button.',
+      ignoreNote: `If that was not you, ignore this email: you stay unsubscribed, and this address gets no further email from us for ${windowDays} days, however often it is entered.`
+    }
+  }
+  return {
+    intro: 'Thanks for signing up. Your whitepaper is ready:',
+    newsletterIntro: 'Confirm your subscription and we will send you new research when it is out. No confirmation, no newsletter.',
+    ignoreNote: maxEmails > 0
+      ? `If that was not you, ignore this email: you are on no list, and without a confirmation this address gets at most ${maxEmails} emails in ${windowDays} days, however often it is entered.`
+      : 'If that was not you, ignore this email: you are on no list and will get no newsletter.'
+  }
+}
+
+function load (path: string): string {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch (err) {
+    throw new Error(`email template ${path} is missing: run "npm run build" to compile the MJML templates`, { cause: err })
+  }
+}
+
+export function formatBytes (size: number): string {
+  if (size < 1024) return `${size} bytes`
+  if (size < 1024 * 1024) return `${(size / 1024).toFixed(0)} KB`
+  return `${(size / 1024 / 1024).toFixed(1)} MB`
+}
+
+// Built on first use: locale data costs start-up time and memory.
+let dateFormat: Intl.DateTimeFormat | undefined
+const DATE = {
+  format (at: Date): string {
+    if (!dateFormat) dateFormat = new Intl.DateTimeFormat('en-GB', { dateStyle: 'long', timeStyle: 'short', timeZone: 'UTC' })
+    return dateFormat.format(at)
+  }
+}
+
+export function formatExpiry (at: Date): string {
+  return `${DATE.format(at)} UTC`
+}
+
+/** Header values must be one line: a title with a newline would inject headers. */
+function oneLine (value: string): string {
+  return value.replace(/[\r\n\t]+/g, ' ').trim()
+}
+
+export type ConfirmationEmail = ReturnType<typeof createConfirmationEmail>
+
+export function createConfirmationEmail (options: ConfirmationEmailOptions) {
+  const dir = options.templatesDir ?? TEMPLATES_DIR
+  const htmlSource = load(`${dir}/build/confirmation.html`)
+  const textSource = load(`${dir}/confirmation.txt`)
+  const html = compileHtmlTemplate(htmlSource)
+  const text = compileTemplate(textSource)
+  const subject = compileTemplate(options.subject)
+  // Stored in SES once; each send then carries a kilobyte of data instead of the whole email.
+  // Values go in escaped for HTML (h) and raw for text (t); triple-stash keeps SES from touching them.
+  const toHandlebars = (source: string, scope: 'h' | 't') => source
+    .replace(/\{\{\{|\}\}\}/g, m => m === '{{{' ? '\\{{{' : '}}}')
+    .replace(/\{\{([a-zA-Z][a-zA-Z0-9]*)\}\}/g, (_m, name: string) => `{{{${scope}.${name}}}}`)
+  const sesHtml = toHandlebars(htmlSource, 'h')
+  const sesText = toHandlebars(textSource, 't')
+  const sesTemplate: SesTemplate = {
+    name: `leadlink-confirmation-${createHash('sha256').update(sesHtml).update('\0').update(sesText).digest('hex').slice(0, 16)}`,
+    subject: '{{{t.subject}}}',
+    html: sesHtml,
+    text: sesText
+  }
+  return {
+    sesTemplate,
+    /** Everything in the email comes from the catalog, config and the link: nothing the visitor typed. */
+    render (input: { pointer: WhitepaperPointer, link: MintedLink, links: EmailLinks, returning?: boolean }): RenderedEmail {
+      const values = {
+        ...emailWording(options.site, input.returning === true, options.windowDays, options.maxEmails),
+        title: oneLine(input.pointer.title),
+        filename: input.pointer.filename,
+        size: formatBytes(input.pointer.size),
+        downloadUrl: input.link.url,
+        expiresAt: formatExpiry(input.link.expiresAt),
+        site: options.site,
+        confirmUrl: input.links.confirmUrl,
+        unsubscribeUrl: input.links.unsubscribeUrl,
+        renewUrl: input.links.renewUrl
+      }
+      const subjectLine = oneLine(subject.render(values))
+      const escaped = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, escapeHtml(v)]))
+      return {
+        subject: subjectLine,
+        html: html.render(values),
+        text: text.render(values),
+        template: { name: sesTemplate.name, data: JSON.stringify({ h: escaped, t: { ...values, subject: subjectLine } }) }
+      }
+    }
+  }
+}

@@ -1,0 +1,324 @@
+// The outbox worker: drains the batches this instance holds at SES's pace, retries with backoff, and
+// leaves composing, sending and subscriber records to the ports it is given. Batches written here
+// are sent at once; a periodic scan claims batches whose lease ran out (a crashed or stopped instance).
+import { EventEmitter } from 'node:events'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { systemClock, type Clock } from '../clock.ts'
+import { isFinished, type Lease, type Leases } from './leases.ts'
+import type { TokenBucket } from './rate.ts'
+import { DeliveryFailure, type SendFailure } from './ses-errors.ts'
+import { createQueueCounters, type QueueStats } from './stats.ts'
+import type { OutboxBatch, OutboxItem, SendResult } from './store.ts'
+
+export type { QueueStats } from './stats.ts'
+
+/**
+ * What the worker asks of the rest of the service. `Known` is whatever the signup handed over with
+ * an item (the subscriber record as written), passed back to recordFailure to save a read.
+ */
+export interface OutboxPorts<Known> {
+  /** composes and sends one email; throws a DeliveryFailure when it knows why it did not */
+  deliver: (item: OutboxItem) => Promise<SendResult>
+  /** false when the email is no longer owed; `recovered`: the batch was claimed, maybe old */
+  isOwed: (item: OutboxItem, recovered: boolean) => Promise<boolean>
+  /** keeps a failure where marketers see it */
+  recordFailure: (item: OutboxItem, error: string, known: Known | undefined) => Promise<void>
+}
+
+/** Typed events for metrics: a link put into an email (minted or reused), a send, a failure, a retry. */
+export interface OutboxEvents {
+  minted: []
+  sent: []
+  failed: [reason: string]
+  retried: [reason: string]
+}
+
+export interface WorkerLogger {
+  info: (obj: object, msg: string) => void
+  warn: (obj: object, msg: string) => void
+  error: (obj: object, msg: string) => void
+}
+
+export interface OutboxWorkerOptions<Known> {
+  leases: Leases
+  ports: OutboxPorts<Known>
+  rate: TokenBucket
+  scanIntervalMs: number
+  maxAttempts: number
+  /** SES calls in flight at once */
+  concurrency: number
+  log: WorkerLogger
+  clock?: Clock
+}
+
+interface Work<Known> extends Lease {
+  /** claimed from the outbox (not written by this instance): whether it is owed is re-read */
+  recovered: boolean
+  inFlight: Set<string>
+  known: Map<string, Known>
+}
+
+interface Ready<Known> { work: Work<Known>, item: OutboxItem }
+
+const CHECKPOINT_EVERY = 20
+const CHECKPOINT_MS = 250
+const BACKOFF_BASE_MS = 500
+const BACKOFF_MAX_MS = 60_000
+/** beyond this many emails ready, a scan claims no more batches */
+const MAX_READY = 5000
+
+export type OutboxWorker<Known = unknown> = ReturnType<typeof createOutboxWorker<Known>>
+
+export function createOutboxWorker<Known> (options: OutboxWorkerOptions<Known>) {
+  const { leases, ports, rate, log } = options
+  const clock = options.clock ?? systemClock
+  const events = new EventEmitter<OutboxEvents>()
+  const counters = createQueueCounters(clock)
+  const works = new Map<string, Work<Known>>()
+  const ready: Array<Ready<Known>> = []
+  const timers = new Set<NodeJS.Timeout>()
+  const inFlight = new Set<Promise<void>>()
+  const suppressed = new Set<string>()
+  const abort = new AbortController()
+  let wake: (() => void) | undefined
+  let stopping = false
+  let loop: Promise<void> | undefined
+  let scanner: Promise<void> | undefined
+
+  function notify (): void {
+    const w = wake
+    wake = undefined
+    w?.()
+  }
+
+  function track (lease: Lease, recovered: boolean, known: Map<string, Known>): Work<Known> {
+    const work = Object.assign(lease, { recovered, inFlight: new Set<string>(), known })
+    works.set(lease.batch.id, work)
+    return work
+  }
+
+  function enqueueOwed (work: Work<Known>): void {
+    const at = clock()
+    for (const item of work.batch.items) {
+      if (work.batch.done[item.id]) continue
+      const retry = work.batch.retries[item.id]
+      const due = retry ? Date.parse(retry.notBefore) : 0
+      if (due > at) schedule(work, item, due - at)
+      else ready.push({ work, item })
+    }
+    notify()
+  }
+
+  function schedule (work: Work<Known>, item: OutboxItem, delayMs: number): void {
+    const timer = setTimeout(() => {
+      timers.delete(timer)
+      if (!stopping && !work.lost) {
+        ready.push({ work, item })
+        notify()
+      }
+    }, delayMs)
+    timer.unref()
+    timers.add(timer)
+  }
+
+  async function finishIfDone (work: Work<Known>): Promise<void> {
+    if (work.lost || work.finishing || work.inFlight.size > 0 || !isFinished(work.batch)) return
+    try {
+      await leases.finish(work)
+    } finally {
+      // Tracked until gone from S3, so that a scan never mistakes it for someone else's leftovers.
+      works.delete(work.batch.id)
+    }
+  }
+
+  async function giveUp (work: Work<Known>, item: OutboxItem, reason: string): Promise<void> {
+    work.batch.done[item.id] = 'failed'
+    delete work.batch.retries[item.id]
+    counters.failed(reason)
+    events.emit('failed', reason)
+    try {
+      await ports.recordFailure(item, reason, work.known.get(item.id))
+    } catch (err) {
+      log.warn({ err, addressHash: item.addressHash.slice(0, 12) }, 'could not record a failed delivery on the subscriber')
+    }
+  }
+
+  async function failed (work: Work<Known>, item: OutboxItem, failure: SendFailure, fields: object): Promise<void> {
+    const attempts = (work.batch.retries[item.id]?.attempts ?? 0) + 1
+    if (failure.kind === 'retry' && attempts < options.maxAttempts) {
+      // Exponential backoff with full jitter: https://aws.amazon.com/blogs/architecture/exponential-backoff-and-jitter/
+      const delay = Math.max(50, Math.random() * Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (attempts - 1)))
+      work.batch.retries[item.id] = { attempts, notBefore: new Date(clock() + delay).toISOString(), lastError: failure.reason }
+      counters.retried(failure.throttled)
+      events.emit('retried', failure.reason)
+      if (failure.throttled) rate.pause(Math.min(2000, 1000 / rate.rate * 10))
+      log.warn({ ...fields, reason: failure.reason, attempts, retryInMs: Math.round(delay) }, 'send failed; will retry')
+      schedule(work, item, delay)
+      return
+    }
+    const reason = failure.kind === 'retry' ? 'retries_exhausted' : failure.reason
+    log.error({ ...fields, reason, attempts }, 'email not sent: giving up on this recipient')
+    await giveUp(work, item, reason)
+  }
+
+  async function attempt (work: Work<Known>, item: OutboxItem): Promise<void> {
+    const fields = { addressHash: item.addressHash.slice(0, 12), batch: work.batch.id, item: item.id }
+    if (leases.expiring(work)) await leases.checkpoint(work)
+    if (work.lost) return
+    if (suppressed.has(item.addressHash) || !await ports.isOwed(item, work.recovered)) {
+      work.batch.done[item.id] = 'skipped'
+      log.info(fields, 'email no longer owed (unsubscribed or suppressed since)')
+      return
+    }
+    let result: SendResult
+    try {
+      result = await ports.deliver(item)
+    } catch (err) {
+      // Anything else (S3 or catalog trouble) is handled by launch: the item is retried shortly.
+      if (!(err instanceof DeliveryFailure)) throw err
+      if (err.linkMinted) events.emit('minted')
+      await failed(work, item, err.failure, fields)
+      return
+    }
+    events.emit('minted')
+    work.batch.done[item.id] = 'sent'
+    delete work.batch.retries[item.id]
+    // The outcome goes to the batch (and then the delivery log), not to the subscriber record:
+    // one write per batch instead of one per email.
+    work.batch.results = { ...work.batch.results, [item.id]: result }
+    counters.sent()
+    events.emit('sent')
+    log.info({ ...fields, messageId: result.messageId, version: result.version }, 'email sent')
+  }
+
+  function launch (entry: Ready<Known>): void {
+    const { work, item } = entry
+    work.inFlight.add(item.id)
+    const task = attempt(work, item)
+      .catch(err => {
+        // S3 or catalog trouble: the item stays owed and is retried shortly.
+        log.warn({ err, batch: work.batch.id }, 'could not process an outbox item; will retry')
+        schedule(work, item, 1000)
+      })
+      .then(async () => {
+        work.inFlight.delete(item.id)
+        work.sinceCheckpoint++
+        if (work.sinceCheckpoint >= CHECKPOINT_EVERY || clock() - work.lastCheckpoint >= CHECKPOINT_MS) await leases.checkpoint(work)
+        await finishIfDone(work)
+      })
+      .finally(() => {
+        inFlight.delete(task)
+        notify()
+      })
+    inFlight.add(task)
+  }
+
+  async function run (): Promise<void> {
+    while (!stopping) {
+      const entry = ready.shift()
+      if (!entry) {
+        await new Promise<void>(resolve => { wake = resolve })
+        continue
+      }
+      if (entry.work.lost || entry.work.batch.done[entry.item.id] || entry.work.inFlight.has(entry.item.id)) continue
+      while (inFlight.size >= options.concurrency && !stopping) await new Promise<void>(resolve => { wake = resolve })
+      try {
+        await rate.take(abort.signal)
+      } catch {
+        ready.unshift(entry)
+        return
+      }
+      if (stopping) {
+        ready.unshift(entry)
+        return
+      }
+      launch(entry)
+    }
+  }
+
+  /** Claims batches whose lease ran out: left by a crashed instance, or released at shutdown. */
+  async function scanOnce (): Promise<void> {
+    const ids = await leases.list()
+    counters.scanned(ids)
+    for (const id of ids) {
+      if (stopping || works.has(id)) continue
+      if (ready.length > MAX_READY) break
+      try {
+        const lease = await leases.claim(id)
+        if (!lease) continue
+        const work = track(lease, true, new Map())
+        log.info({ batch: id, owed: lease.batch.items.filter(i => !lease.batch.done[i.id]).length }, 'claimed an outbox batch')
+        enqueueOwed(work)
+        await finishIfDone(work)
+      } catch (err) {
+        // One unreadable batch must not stop the others from being claimed.
+        log.warn({ err, batch: id }, 'could not claim an outbox batch; will retry')
+      }
+    }
+  }
+
+  async function scanLoop (): Promise<void> {
+    while (!stopping) {
+      try {
+        await scanOnce()
+      } catch (err) {
+        log.warn({ err }, 'outbox scan failed; will retry')
+      }
+      try {
+        await sleep(options.scanIntervalMs, undefined, { signal: abort.signal })
+      } catch {
+        return
+      }
+    }
+  }
+
+  return {
+    /** sent, failed, retried, minted: for metrics (observe.ts) */
+    events,
+
+    start (): void {
+      if (loop) return
+      loop = run()
+      scanner = scanLoop()
+    },
+
+    /** A batch this instance just wrote (and holds the lease on): send it right away. */
+    accept (batch: OutboxBatch, etag: string, known: Map<string, Known> = new Map()): void {
+      const work = track(leases.hold(batch, etag), false, known)
+      if (!stopping) enqueueOwed(work)
+    },
+
+    /** An address that bounced or complained: drop what is owed to it. */
+    suppress (addressHash: string): void {
+      suppressed.add(addressHash)
+    },
+
+    /** Runs one scan now (tests, and the first start). */
+    scan: scanOnce,
+
+    stats (): QueueStats {
+      return counters.snapshot([...works.values()].map(w => w.batch), inFlight.size, rate.rate)
+    },
+
+    /**
+     * Stops taking work, lets in-flight sends finish until the deadline, then releases the leases of
+     * what is left so that the next instance (or this one restarted) sends it without waiting.
+     */
+    async stop (deadlineMs: number): Promise<void> {
+      if (stopping) return
+      stopping = true
+      abort.abort()
+      notify()
+      for (const timer of timers) clearTimeout(timer)
+      timers.clear()
+      const deadline = sleep(deadlineMs, undefined, { ref: false })
+      await Promise.race([Promise.allSettled([...inFlight]), deadline])
+      await Promise.race([Promise.allSettled([loop, scanner]), deadline])
+      await Promise.race([Promise.allSettled([...works.values()].map(async work => {
+        if (isFinished(work.batch) && work.inFlight.size === 0) await finishIfDone(work)
+        else await leases.release(work)
+      })), deadline])
+      ready.length = 0
+    }
+  }
+}
