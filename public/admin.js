@@ -3,7 +3,7 @@
 // admin pages run under a CSP with script-src 'self'.
 'use strict'
 
-;(function () {
+;(() => {
   const form = document.getElementById('upload-form')
   if (!form) return
   const fileInput = form.querySelector('input[type=file]')
@@ -32,41 +32,41 @@
       body: JSON.stringify(body),
       credentials: 'same-origin'
     })
-    const data = await res.json().catch(function () { return {} })
+    const data = await res.json().catch(() => ({}))
     if (!res.ok) throw new Error(data.message || ('The server answered ' + res.status + '.'))
     return data
   }
 
   // XMLHttpRequest rather than fetch: only it reports upload progress.
   function postToS3 (ticket, file) {
-    return new Promise(function (resolve, reject) {
+    return new Promise((resolve, reject) => {
       const data = new FormData()
       for (const name of Object.keys(ticket.fields)) data.append(name, ticket.fields[name])
       // S3 ignores every field after the file: it must come last.
       data.append('file', file)
       const xhr = new XMLHttpRequest()
       xhr.open('POST', ticket.url)
-      xhr.upload.addEventListener('progress', function (event) {
+      xhr.upload.addEventListener('progress', (event) => {
         if (!event.lengthComputable) return
         const percent = Math.floor(event.loaded / event.total * 100)
         progress.value = percent
         progress.textContent = percent + '%'
         say('Uploading… ' + percent + '% (' + formatBytes(event.loaded) + ' of ' + formatBytes(event.total) + ')')
       })
-      xhr.addEventListener('load', function () {
+      xhr.addEventListener('load', () => {
         if (xhr.status >= 200 && xhr.status < 300) return resolve()
         const code = /<Code>([^<]+)<\/Code>/.exec(xhr.responseText || '')
         reject(new Error('The bucket refused the upload (' + xhr.status + (code ? ' ' + code[1] : '') + ').'))
       })
-      xhr.addEventListener('error', function () { reject(new Error('The upload failed: the bucket could not be reached (check its CORS settings).')) })
-      xhr.addEventListener('abort', function () { reject(new Error('The upload was cancelled.')) })
+      xhr.addEventListener('error', () => { reject(new Error('The upload failed: the bucket could not be reached (check its CORS settings).')) })
+      xhr.addEventListener('abort', () => { reject(new Error('The upload was cancelled.')) })
       xhr.send(data)
     })
   }
 
-  form.addEventListener('submit', async function (event) {
+  form.addEventListener('submit', async (event) => {
     event.preventDefault()
-    const file = fileInput.files && fileInput.files[0]
+    const file = fileInput.files?.[0]
     if (!file) return say('Choose a PDF file first.', true)
     if (file.size > maxBytes) return say('That file is ' + formatBytes(file.size) + '; the limit is ' + formatBytes(maxBytes) + '.', true)
     const title = document.getElementById('title').value
