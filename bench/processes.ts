@@ -69,6 +69,17 @@ export function launch (name: string, args: string[], env: Record<string, string
   return { name, child, pid: child.pid, spawnedAt, exited, tail: () => [...lines], warnings: () => [...warnings] }
 }
 
+/** A pino line in brief (level, component, message, error), or the raw line cut short. */
+export function describeLogLine (line: string): string {
+  try {
+    const entry = JSON.parse(line) as { level?: number, msg?: string, component?: string, err?: { type?: string, message?: string } }
+    const parts = [`level ${entry.level}`, entry.component, entry.msg && `"${entry.msg}"`, entry.err && `${entry.err.type}: ${entry.err.message}`]
+    return parts.filter(Boolean).join(', ')
+  } catch {
+    return line.slice(0, 300)
+  }
+}
+
 function describeExit (launched: Launched, code: number | string | null): Error {
   return new Error(`${launched.name} exited (code ${code}) before it was ready:\n${launched.tail().join('\n')}`)
 }

@@ -1,5 +1,7 @@
 // Summarises a V8 .cpuprofile (node --cpu-prof): self time by function and by package, total time by src/ function.
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fmt, type Log } from './stats.ts'
 
 interface ProfileNode {
   id: number
@@ -88,5 +90,25 @@ export function summariseProfile (file: string, root: string, n = 15): ProfileSu
     byPackage: top(packages, n),
     selfByFunction: top(self, n),
     totalBySrcFunction: top(srcTotal, n)
+  }
+}
+
+/** Every profile in `dir`, leadlink's attributed to its checkout's files, the others to this one's. */
+export function printProfiles (dir: string, leadlinkRoot: string, root: string, log: Log): void {
+  log('\n== CPU profiles (whole process lifetime: start-up, warm-up and load)')
+  log('   work resumed after an await (SDK middleware, socket callbacks) runs under runMicrotasks or node internals,')
+  log('   not under the src/ function that awaited it: read the src/ totals as lower bounds')
+  for (const file of readdirSync(dir).filter(f => f.endsWith('.cpuprofile')).sort()) {
+    const s = summariseProfile(join(dir, file), file.startsWith('leadlink') ? `${leadlinkRoot}/` : root)
+    const pct = (ms: number) => `${fmt(ms / s.totalMs * 100, 1).padStart(5)}%`
+    log(`\n-- ${file}: ${fmt(s.totalMs)} ms sampled; ${s.special.map(([n, ms]) => `${n} ${pct(ms).trim()}`).join(', ')}`)
+    log('   self time by package or file:')
+    for (const [name, ms] of s.byPackage) log(`     ${pct(ms)}  ${name}`)
+    log('   self time by function:')
+    for (const [name, ms] of s.selfByFunction) log(`     ${pct(ms)}  ${name}`)
+    if (s.totalBySrcFunction.length) {
+      log('   total time (self and callees) by src/ function:')
+      for (const [name, ms] of s.totalBySrcFunction) log(`     ${pct(ms)}  ${name}`)
+    }
   }
 }

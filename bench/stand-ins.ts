@@ -1,13 +1,16 @@
 // Benchmark stand-ins for S3 (path style, in memory, conditional writes) and SES v2 (optionally throttled as
-// SES throttles), with request counters.
-// Fast on purpose: the bench measures the service in front of it, so this must never be the bottleneck.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+// SES throttles), with request counters, on one local port. Fast on purpose: the bench measures the
+// service in front of it, so this must never be the bottleneck. Run as a file, it is the bench's
+// stand-in process (see the end); imported, it only exports.
+import { createServer, type IncomingMessage, type Server } from 'node:http'
 import { parseArgs } from 'node:util'
+import { handleS3, s3Error, storeObject } from './stand-in-s3.ts'
+import { handleSes, limitSes, UNTHROTTLED_MAX_SEND_RATE } from './stand-in-ses.ts'
 
 export const BENCH_BUCKET = 'bench-bucket'
 export const BENCH_PDF_KEY = 'whitepapers/default/versions/v1/paper.pdf'
 
-/** What `whitepapers/default/current.json` holds when the stand-in starts or is reset. */
+/** What `whitepapers/default/current.json` holds when the stand-in starts or is wiped. */
 export const SEED_POINTER = {
   slug: 'default',
   version: 'v1',
@@ -51,7 +54,7 @@ export interface StandInStats {
   objects: number
 }
 
-interface StoredObject {
+export interface StoredObject {
   body: Buffer
   etag: string
   contentType: string
@@ -66,6 +69,18 @@ interface StoredObject {
 export interface SesLimits {
   sendRate: number
   maxSendRate: number
+}
+
+/** Everything the S3 and SES handlers share. */
+export interface StandInState {
+  bucket: string
+  objects: Map<string, StoredObject>
+  stats: StandInStats
+  etagCounter: number
+  messageCounter: number
+  limits: SesLimits
+  sendBucket: { tokens: number, at: number }
+  templates: Map<string, string>
 }
 
 export interface StandIns {
@@ -104,16 +119,6 @@ function emptyStats (): StandInStats {
   }
 }
 
-function xmlEscape (value: string): string {
-  return value.replace(/[<>&'"]/g, c => `&#${c.charCodeAt(0)};`)
-}
-
-function s3Error (res: ServerResponse, status: number, code: string, message: string): void {
-  const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${xmlEscape(message)}</Message><RequestId>bench</RequestId></Error>`
-  res.writeHead(status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body), 'x-amz-request-id': 'bench' })
-  res.end(body)
-}
-
 function readBody (req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
@@ -123,258 +128,61 @@ function readBody (req: IncomingMessage): Promise<Buffer> {
   })
 }
 
-// What SES v2 answers past the sending rate: 429 TooManyRequestsException, "Maximum sending rate exceeded."
-// https://docs.aws.amazon.com/ses/latest/APIReference-V2/API_SendEmail.html#API_SendEmail_Errors
-// https://docs.aws.amazon.com/ses/latest/dg/manage-sending-quotas.html
-const THROTTLED_REPLY = '{"__type":"TooManyRequestsException","message":"Maximum sending rate exceeded."}'
-const UNTHROTTLED_MAX_SEND_RATE = 1e5
+function seed (state: StandInState): void {
+  state.objects.clear()
+  storeObject(state, 'whitepapers/default/current.json', Buffer.from(JSON.stringify(SEED_POINTER)), 'application/json')
+  storeObject(state, BENCH_PDF_KEY, Buffer.from('%PDF-1.4\n% bench stand-in\n'), 'application/pdf')
+}
+
+/**
+ * The bench's own requests, under /__bench/. ses: POST sets SES's sending limits from a JSON body
+ * ({"sendRate":100}; {} lifts them), GET reads them; they last until set again. reset zeroes the
+ * counters only (a running server may still own objects, an outbox say); wipe restores the seed too,
+ * for when no server is running. Every other path answers the counters.
+ */
+function control (state: StandInState, method: string, path: string, body: Buffer): string {
+  if (path === '/__bench/ses') {
+    return JSON.stringify(method === 'POST' ? limitSes(state, body.length > 0 ? JSON.parse(body.toString('utf8')) as Partial<SesLimits> : {}) : state.limits)
+  }
+  if (method === 'POST' && (path === '/__bench/reset' || path === '/__bench/wipe')) {
+    state.stats = emptyStats()
+    if (path === '/__bench/wipe') seed(state)
+  }
+  return JSON.stringify({ ...state.stats, objects: state.objects.size })
+}
 
 /** `s3LatencyMs`: each S3 answer waits this long first, as a round trip to S3 in the same region does (default 0). */
 export function startStandIns (options: { port?: number, host?: string, bucket?: string, ses?: Partial<SesLimits>, s3LatencyMs?: number } = {}): Promise<StandIns> {
-  const bucket = options.bucket ?? BENCH_BUCKET
-  const objects = new Map<string, StoredObject>()
-  let stats = emptyStats()
-  let etagCounter = 0
-  let messageCounter = 0
-  let limits: SesLimits = { sendRate: 0, maxSendRate: UNTHROTTLED_MAX_SEND_RATE }
-  const sendBucket = { tokens: 0, at: 0 }
-
-  function limitSes (next: Partial<SesLimits>): SesLimits {
-    const sendRate = Math.max(0, next.sendRate ?? 0)
-    limits = { sendRate, maxSendRate: next.maxSendRate ?? (sendRate > 0 ? sendRate : UNTHROTTLED_MAX_SEND_RATE) }
-    sendBucket.tokens = sendRate
-    sendBucket.at = performance.now()
-    return limits
+  const state: StandInState = {
+    bucket: options.bucket ?? BENCH_BUCKET,
+    objects: new Map(),
+    stats: emptyStats(),
+    etagCounter: 0,
+    messageCounter: 0,
+    limits: { sendRate: 0, maxSendRate: UNTHROTTLED_MAX_SEND_RATE },
+    sendBucket: { tokens: 0, at: 0 },
+    templates: new Map()
   }
-
-  /** Takes a send from the bucket; false when the rate is exceeded. */
-  function maySend (): boolean {
-    if (limits.sendRate <= 0) return true
-    const now = performance.now()
-    sendBucket.tokens = Math.min(limits.sendRate, sendBucket.tokens + (now - sendBucket.at) / 1000 * limits.sendRate)
-    sendBucket.at = now
-    if (sendBucket.tokens < 1) return false
-    sendBucket.tokens -= 1
-    return true
-  }
-
-  function store (key: string, body: Buffer, contentType: string): StoredObject {
-    const object = { body, etag: `"${(++etagCounter).toString(16).padStart(32, '0')}"`, contentType, lastModified: new Date().toUTCString() }
-    objects.set(key, object)
-    return object
-  }
-
-  function seed (): void {
-    objects.clear()
-    store('whitepapers/default/current.json', Buffer.from(JSON.stringify(SEED_POINTER)), 'application/json')
-    store(BENCH_PDF_KEY, Buffer.from('%PDF-1.4\n% bench stand-in\n'), 'application/pdf')
-  }
-
-  function unsupported (req: IncomingMessage, res: ServerResponse, path: string): void {
-    stats.unsupported++
-    const sample = `${req.method} ${path}`
-    if (stats.unsupportedSamples.length < 10 && !stats.unsupportedSamples.includes(sample)) stats.unsupportedSamples.push(sample)
-    s3Error(res, 501, 'NotImplemented', 'The bench stand-in does not implement this request.')
-  }
-
-  function listObjects (res: ServerResponse, query: URLSearchParams): void {
-    stats.s3List++
-    const prefix = query.get('prefix') ?? ''
-    const after = query.get('continuation-token') ?? query.get('start-after') ?? ''
-    const max = Math.min(Number(query.get('max-keys') ?? 1000) || 1000, 1000)
-    const keys = [...objects.keys()].filter(k => k.startsWith(prefix) && k > after).sort()
-    const page = keys.slice(0, max)
-    const truncated = keys.length > page.length
-    const contents = page.map(k => {
-      const o = objects.get(k) as StoredObject
-      return `<Contents><Key>${xmlEscape(k)}</Key><LastModified>${new Date(o.lastModified).toISOString()}</LastModified><ETag>${xmlEscape(o.etag)}</ETag><Size>${o.body.length}</Size><StorageClass>STANDARD</StorageClass></Contents>`
-    }).join('')
-    const next = truncated ? `<NextContinuationToken>${xmlEscape(page[page.length - 1] ?? '')}</NextContinuationToken>` : ''
-    const body = `<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult><Name>${bucket}</Name><Prefix>${xmlEscape(prefix)}</Prefix><KeyCount>${page.length}</KeyCount><MaxKeys>${max}</MaxKeys><IsTruncated>${truncated}</IsTruncated>${contents}${next}</ListBucketResult>`
-    res.writeHead(200, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) })
-    res.end(body)
-  }
-
-  async function s3 (req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams): Promise<void> {
-    const slash = path.indexOf('/', 1)
-    const bucketName = slash === -1 ? path.slice(1) : path.slice(1, slash)
-    const key = slash === -1 ? '' : decodeURIComponent(path.slice(slash + 1))
-    if (bucketName !== bucket) return s3Error(res, 404, 'NoSuchBucket', 'The specified bucket does not exist')
-    const method = req.method ?? 'GET'
-
-    if (key === '') {
-      if (method === 'HEAD') {
-        res.writeHead(200, { 'x-amz-bucket-region': 'us-east-1' })
-        res.end()
-        return
-      }
-      if (method === 'GET' && query.get('list-type') === '2') return listObjects(res, query)
-      return unsupported(req, res, path)
-    }
-
-    if (method === 'PUT') {
-      if (req.headers['x-amz-copy-source']) return unsupported(req, res, path)
-      const body = await readBody(req)
-      stats.s3Put++
-      stats.s3PutBytes += body.length
-      // Check and write in one tick, so two racing conditional writes cannot both win (as on S3).
-      const existing = objects.get(key)
-      const ifNoneMatch = req.headers['if-none-match']
-      const ifMatch = req.headers['if-match']
-      if (ifNoneMatch === '*' && existing) {
-        stats.s3PreconditionFailed++
-        return s3Error(res, 412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold')
-      }
-      if (ifMatch !== undefined) {
-        if (!existing) {
-          stats.s3NotFound++
-          return s3Error(res, 404, 'NoSuchKey', 'The specified key does not exist.')
-        }
-        if (ifMatch !== '*' && ifMatch !== existing.etag) {
-          stats.s3PreconditionFailed++
-          return s3Error(res, 412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold')
-        }
-      }
-      const object = store(key, body, String(req.headers['content-type'] ?? 'binary/octet-stream'))
-      res.writeHead(200, { etag: object.etag, 'content-length': 0, 'x-amz-request-id': 'bench' })
-      res.end()
-      return
-    }
-
-    if (method === 'GET' || method === 'HEAD') {
-      if (method === 'GET') stats.s3Get++
-      else stats.s3Head++
-      const object = objects.get(key)
-      if (!object) {
-        stats.s3NotFound++
-        if (method === 'HEAD') {
-          res.writeHead(404)
-          res.end()
-          return
-        }
-        return s3Error(res, 404, 'NoSuchKey', 'The specified key does not exist.')
-      }
-      const headers = {
-        etag: object.etag,
-        'content-type': object.contentType,
-        'content-length': object.body.length,
-        'last-modified': object.lastModified,
-        'x-amz-request-id': 'bench'
-      }
-      if (req.headers['if-none-match'] === object.etag) {
-        res.writeHead(304, { etag: object.etag })
-        res.end()
-        return
-      }
-      res.writeHead(200, headers)
-      res.end(method === 'GET' ? object.body : undefined)
-      return
-    }
-
-    if (method === 'DELETE') {
-      stats.s3Delete++
-      objects.delete(key)
-      res.writeHead(204)
-      res.end()
-      return
-    }
-    return unsupported(req, res, path)
-  }
-
-  const templates = new Map<string, string>()
-
-  async function ses (req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-    const body = await readBody(req)
-    if (req.method === 'POST' && path === '/v2/email/outbound-emails') {
-      if (!maySend()) {
-        stats.sesThrottled++
-        res.writeHead(429, {
-          'content-type': 'application/json',
-          'content-length': THROTTLED_REPLY.length,
-          'x-amzn-ErrorType': 'TooManyRequestsException',
-          'x-amzn-requestid': 'bench'
-        })
-        res.end(THROTTLED_REPLY)
-        return
-      }
-      stats.sesSend++
-      stats.sesLastSendAt = Date.now()
-      stats.sesBytes += body.length
-      const sent = JSON.parse(body.toString('utf8')) as { Destination?: { ToAddresses?: string[] } }
-      stats.sesRecipients += sent.Destination?.ToAddresses?.length ?? 0
-      const reply = `{"MessageId":"bench-${(++messageCounter).toString(36)}"}`
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': reply.length, 'x-amzn-requestid': 'bench' })
-      res.end(reply)
-      return
-    }
-    // Stored templates, as SES keeps them: leadlink stores its email once and then sends only data.
-    const template = /^\/v2\/email\/templates\/([^/]+)$/.exec(path)
-    if (req.method === 'GET' && template) {
-      const found = templates.get(decodeURIComponent(template[1] as string))
-      const reply = found ?? '{"message":"Template does not exist"}'
-      res.writeHead(found ? 200 : 404, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(reply), ...(found ? {} : { 'x-amzn-errortype': 'NotFoundException' }) })
-      res.end(reply)
-      return
-    }
-    if (req.method === 'POST' && path === '/v2/email/templates') {
-      const parsed = JSON.parse(body.toString('utf8')) as { TemplateName: string }
-      templates.set(parsed.TemplateName, body.toString('utf8'))
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': 2 })
-      res.end('{}')
-      return
-    }
-    if (req.method === 'GET' && path === '/v2/email/account') {
-      stats.sesGetAccount++
-      // The throttle's rate, or unthrottled a generous quota: the bench then measures the service, not SES's limits.
-      const reply = JSON.stringify({
-        SendQuota: { MaxSendRate: limits.maxSendRate, Max24HourSend: 1e6, SentLast24Hours: 0 },
-        SendingEnabled: true,
-        ProductionAccessEnabled: true,
-        EnforcementStatus: 'HEALTHY'
-      })
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': reply.length })
-      res.end(reply)
-      return
-    }
-    stats.sesOther++
-    const reply = '{"message":"The bench stand-in does not implement this request."}'
-    res.writeHead(404, { 'content-type': 'application/json', 'content-length': reply.length, 'x-amzn-errortype': 'NotFoundException' })
-    res.end(reply)
-  }
-
-  async function control (req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-    const body = await readBody(req)
-    // ses: POST sets SES's sending limits from a JSON body ({"sendRate":100}; {} lifts them), GET reads
-    // them; they last until set again (reset and wipe keep them).
-    if (path === '/__bench/ses') {
-      const reply = JSON.stringify(req.method === 'POST' ? limitSes(body.length > 0 ? JSON.parse(body.toString('utf8')) as Partial<SesLimits> : {}) : limits)
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(reply) })
-      res.end(reply)
-      return
-    }
-    // reset: counters only (a running server may still own objects, an outbox say);
-    // wipe: counters and objects, back to the seed, for when no server is running.
-    if (req.method === 'POST' && (path === '/__bench/reset' || path === '/__bench/wipe')) {
-      stats = emptyStats()
-      if (path === '/__bench/wipe') seed()
-    }
-    const reply = JSON.stringify({ ...stats, objects: objects.size })
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(reply) })
-    res.end(reply)
-  }
-
+  const latency = options.s3LatencyMs ?? 0
   const server: Server = createServer((req, res) => {
     const url = req.url ?? '/'
     const q = url.indexOf('?')
     const path = q === -1 ? url : url.slice(0, q)
     const query = new URLSearchParams(q === -1 ? '' : url.slice(q + 1))
-    const latency = options.s3LatencyMs ?? 0
-    const handle = path.startsWith('/v2/email/')
-      ? ses(req, res, path)
-      : path.startsWith('/__bench/')
-        ? control(req, res, path)
-        : latency > 0 ? new Promise(resolve => setTimeout(resolve, latency)).then(() => s3(req, res, path, query)) : s3(req, res, path, query)
-    handle.catch(err => {
+    readBody(req).then(async body => {
+      if (path.startsWith('/v2/email/')) {
+        handleSes(state, req, res, path, body)
+        return
+      }
+      if (path.startsWith('/__bench/')) {
+        const reply = control(state, req.method ?? 'GET', path, body)
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(reply) })
+        res.end(reply)
+        return
+      }
+      if (latency > 0) await new Promise(resolve => setTimeout(resolve, latency))
+      handleS3(state, req, res, path, query, body)
+    }).catch(err => {
       if (!res.headersSent) s3Error(res, 500, 'InternalError', String(err))
       else res.destroy()
     })
@@ -383,8 +191,8 @@ export function startStandIns (options: { port?: number, host?: string, bucket?:
   server.keepAliveTimeout = 120_000
   server.headersTimeout = 121_000
 
-  seed()
-  limitSes(options.ses ?? {})
+  seed(state)
+  limitSes(state, options.ses ?? {})
   return new Promise((resolve, reject) => {
     server.once('error', reject)
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
@@ -393,15 +201,13 @@ export function startStandIns (options: { port?: number, host?: string, bucket?:
       resolve({
         url: `http://127.0.0.1:${port}`,
         port,
-        stats: () => ({ ...stats, objects: objects.size }),
-        reset: () => {
-          stats = emptyStats()
-        },
+        stats: () => ({ ...state.stats, objects: state.objects.size }),
+        reset: () => { state.stats = emptyStats() },
         wipe: () => {
-          stats = emptyStats()
-          seed()
+          state.stats = emptyStats()
+          seed(state)
         },
-        limitSes,
+        limitSes: limits => limitSes(state, limits),
         close: () => new Promise<void>(resolve => {
           server.closeAllConnections()
           server.close(() => resolve())
@@ -411,10 +217,13 @@ export function startStandIns (options: { port?: number, host?: string, bucket?:
   })
 }
 
-// As a child process: prints {"port":N} once listening, and exits when its parent closes stdin.
-// --ses-send-rate N throttles SendEmail at N per second; --ses-max-send-rate N is what GetAccount reports.
-if (import.meta.main) {
+/**
+ * The stand-in process: prints {"port":N} once listening, and exits when its parent closes stdin.
+ * --ses-send-rate N throttles SendEmail at N per second; --ses-max-send-rate N is what GetAccount reports.
+ */
+export async function standInProcess (argv: string[]): Promise<void> {
   const { values } = parseArgs({
+    args: argv,
     options: {
       port: { type: 'string', default: '0' },
       bucket: { type: 'string', default: BENCH_BUCKET },
@@ -432,3 +241,5 @@ if (import.meta.main) {
   process.stdin.on('end', () => process.exit(0))
   process.stdin.on('error', () => process.exit(0))
 }
+
+if (import.meta.main) await standInProcess(process.argv.slice(2))
