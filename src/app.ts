@@ -5,7 +5,8 @@ import jsonBody from './http/json-body.ts'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config.ts'
 import healthRoutes from './health/routes.ts'
-import { createErrorHandler, sendProblem, toProblem } from './http-errors.ts'
+import { NOT_FOUND, replyWithError } from './http/errors.ts'
+import { DomainError } from './errors.ts'
 import services, { type ServiceDeps } from './services.ts'
 import subscribeRoutes from './subscribers/routes.ts'
 import webRoutes from './web/routes.ts'
@@ -53,7 +54,7 @@ export async function buildApp (config: Config, deps: ServiceDeps = {}, options:
     routerOptions: { maxParamLength: 512 },
     // Malformed percent-encoding and over-long params fail in the router, before any error handler:
     // answer them like every other error rather than with Fastify's JSON echoing the path.
-    frameworkErrors: (err, request, reply) => sendProblem(request, reply, toProblem(err), new URL(config.publicUrl).host),
+    frameworkErrors: (err, request, reply) => replyWithError(err, request, reply, { site: new URL(config.publicUrl).host }),
     schemaController: { compilersFactory },
     ...options.fastify
   }).withTypeProvider<TypeBoxTypeProvider>()
@@ -77,8 +78,8 @@ export async function buildApp (config: Config, deps: ServiceDeps = {}, options:
   await app.register(observeOutbox)
   await app.register(readiness, { timeoutMs: config.READY_TIMEOUT_MS })
   const site = app.services.site
-  app.setErrorHandler(createErrorHandler(site))
-  app.setNotFoundHandler((request, reply) => sendProblem(request, reply, { status: 404, code: 'not_found', message: 'There is nothing at this address.' }, site))
+  app.setErrorHandler((err, request, reply) => replyWithError(err, request, reply, { site }))
+  app.setNotFoundHandler((request, reply) => replyWithError(new DomainError(NOT_FOUND.code, NOT_FOUND.message, 404), request, reply, { site }))
 
   await app.register(healthRoutes)
   await app.register(webRoutes)

@@ -7,7 +7,7 @@ import { safeEqual } from './admin/auth.ts'
 import fastifyMetricsModule from 'fastify-metrics'
 import fp from 'fastify-plugin'
 import { Type } from 'typebox'
-import { toProblem } from './http-errors.ts'
+import { toProblem } from './http/errors.ts'
 
 /** What became of one POST /subscribe (queued and suppressed come from the signup use case). */
 export type SignupOutcome = 'queued' | 'suppressed' | 'cooldown' | 'capped' | 'bot' | 'invalid' | 'rate_limited' | 'rejected' | 'failed'

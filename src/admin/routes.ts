@@ -5,7 +5,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import type { App } from '../app.ts'
 import { DomainError } from '../errors.ts'
-import { toProblem, wantsJson } from '../http-errors.ts'
+import { type ErrorView, replyWithError, wantsJson } from '../http/errors.ts'
 import { createConfirmationEmail } from '../mail/confirmation-email.ts'
 import { exportCsv, signupStats } from '../subscribers/export.ts'
 import { SLUG_PATTERN, VERSION_PATTERN } from '../whitepapers/catalog.ts'
@@ -59,23 +59,21 @@ export default async function adminRoutes (app: App) {
     return payload
   })
 
-  app.setErrorHandler(async (err, request, reply) => {
-    let problem = toProblem(err)
-    if (problem.code === 'invalid_request' && problem.field === 'slug') {
-      problem = { ...problem, code: 'slug_invalid', message: 'A slug is 1-64 lowercase letters, digits and dashes.' }
+  const errors: ErrorView = {
+    site,
+    problem: (_err, problem) => problem.code === 'invalid_request' && problem.field === 'slug'
+      ? { ...problem, code: 'slug_invalid', message: 'A slug is 1-64 lowercase letters, digits and dashes.' }
+      : problem,
+    // Pages: a lost session goes back to the log-in form; anything else offers a way back.
+    page: (problem, request, reply) => {
+      if (problem.status === 401) return reply.code(303).header('location', '/admin/login').send()
+      const slug = (request.params as { slug?: string } | undefined)?.slug
+      const back = slug && new RegExp(SLUG_PATTERN).test(slug) ? `/admin/w/${slug}` : '/admin'
+      reply.code(problem.status)
+      return errorPage(ctx(request), problem.status >= 500 ? 'Sorry, that did not work' : 'That did not work', problem.message, back)
     }
-    if (problem.status >= 500) request.log.error({ err }, 'admin request failed')
-    else request.log.info({ code: problem.code, status: problem.status }, 'admin request rejected')
-    if (problem.status === 503) reply.header('retry-after', '60')
-    if (wantsJson(request)) {
-      return reply.code(problem.status).type('application/json; charset=utf-8')
-        .send({ code: problem.code, message: problem.message, ...(problem.field ? { field: problem.field } : {}) })
-    }
-    if (problem.status === 401) return reply.code(303).header('location', '/admin/login').send()
-    const slug = (request.params as { slug?: string } | undefined)?.slug
-    const back = slug && new RegExp(SLUG_PATTERN).test(slug) ? `/admin/w/${slug}` : '/admin'
-    return page(reply, errorPage(ctx(request), problem.status >= 500 ? 'Sorry, that did not work' : 'That did not work', problem.message, back), problem.status)
-  })
+  }
+  app.setErrorHandler((err, request, reply) => replyWithError(err, request, reply, errors))
 
   app.get('/admin/assets/admin.js', { schema: { hide: true, tags: Tags }, logLevel: 'warn' }, async (_request, reply) =>
     reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(ASSETS.js))

@@ -1,6 +1,6 @@
 // The /admin routes' schemas: requests, answers and the shared parameter shapes (OpenAPI reads them).
 import { Type } from 'typebox'
-import { ErrorSchema } from '../http-errors.ts'
+import { ErrorSchema } from '../http/errors.ts'
 import { STATUSES } from '../subscribers/export.ts'
 import { DESCRIPTION_MAX, FILENAME_MAX, TITLE_MAX } from '../whitepapers/version-meta.ts'
 import { SLUG_PATTERN, VERSION_PATTERN } from '../whitepapers/catalog.ts'

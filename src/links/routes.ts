@@ -2,7 +2,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import type { App } from '../app.ts'
-import { createErrorHandler, ErrorSchema, wantsJson } from '../http-errors.ts'
+import { ErrorSchema, type ErrorView, replyWithError, wantsJson } from '../http/errors.ts'
 import { messagePage, actionPage, resultPage } from '../web/pages.ts'
 import { TokenError } from './tokens.ts'
 import { perIpPerMinute } from '../rate-limit.ts'
@@ -37,7 +37,6 @@ function requester (request: FastifyRequest) {
 export default async function linkRoutes (app: App) {
   const { recipientLinks, site } = app.services
   const ctx = { site }
-  const fallback = createErrorHandler(site)
 
   // RFC 8058 allows the one-click POST as multipart/form-data too; its content is not needed.
   app.addContentTypeParser('multipart/form-data', { parseAs: 'string', bodyLimit: 4096 }, (_req, body, done) => done(null, body))
@@ -45,19 +44,22 @@ export default async function linkRoutes (app: App) {
   const page = (reply: FastifyReply, status: number, body: string) =>
     reply.code(status).headers(PAGE_HEADERS).type('text/html; charset=utf-8').send(body)
 
-  // Token problems get their own page (an expired fresh-link token offers to sign up again).
-  app.setErrorHandler(async (err, request, reply) => {
-    const tokenError = err instanceof TokenError
-      ? err
-      : (err as { validation?: unknown }).validation ? new TokenError('token_invalid', 'This link is not valid. Copy the whole address from the email.') : undefined
-    if (tokenError && !wantsJson(request)) {
-      const expired = tokenError.code === 'token_expired'
-      return page(reply, tokenError.statusCode, messagePage(ctx, expired ? 'This link has expired' : 'This link does not work',
-        expired ? 'This link is too old to use. Sign up again and we will email you a new one straight away.' : tokenError.message,
-        { href: '/', label: expired ? 'Sign up again' : 'Back to the start page' }))
+  // A schema error here is a mangled link; token problems get their own page (an expired fresh-link
+  // token offers to sign up again).
+  const INVALID = new TokenError('token_invalid', 'This link is not valid. Copy the whole address from the email.')
+  const errors: ErrorView = {
+    site,
+    problem: (err, problem) => (err as { validation?: unknown }).validation ? { status: INVALID.statusCode, code: INVALID.code, message: INVALID.message } : problem,
+    page: (problem, _request, reply) => {
+      if (problem.code !== 'token_invalid' && problem.code !== 'token_expired') return undefined
+      const expired = problem.code === 'token_expired'
+      reply.headers(PAGE_HEADERS)
+      return messagePage(ctx, expired ? 'This link has expired' : 'This link does not work',
+        expired ? 'This link is too old to use. Sign up again and we will email you a new one straight away.' : problem.message,
+        { href: '/', label: expired ? 'Sign up again' : 'Back to the start page' })
     }
-    return fallback(tokenError ?? err, request, reply)
-  })
+  }
+  app.setErrorHandler((err, request, reply) => replyWithError(err, request, reply, errors))
 
   const tokenRoute = (description: string) => ({
     params: TokenParamsSchema,

@@ -1,9 +1,9 @@
 // POST /subscribe: the landing-page form (303 to a thank-you page) and its JSON twin (202).
-import type { FastifyError, FastifyReply } from 'fastify'
+import type { FastifyError } from 'fastify'
 import { Type } from 'typebox'
 import type { App } from '../app.ts'
 import { ValidationError } from '../errors.ts'
-import { createErrorHandler, ErrorSchema, validationToDomain, wantsJson } from '../http-errors.ts'
+import { ErrorSchema, type ErrorView, replyWithError, validationToDomain, wantsJson } from '../http/errors.ts'
 import { FORM_PAGE_HEADERS, landingPage } from '../web/pages.ts'
 import { allowFraming } from '../web/framing.ts'
 import { perIpPerMinute } from '../rate-limit.ts'
@@ -30,7 +30,21 @@ export const SubscribeAcceptedSchema = Type.Object({
 
 export default async function subscribeRoutes (app: App) {
   const { signup, catalog, site, formStamps, config, altcha } = app.services
-  const fallback = createErrorHandler(site)
+  // A bad address re-renders the form with the message beside the field (HTML) or a code (JSON).
+  const errors: ErrorView = {
+    site,
+    page: async (problem, request, reply, err) => {
+      if (!(err instanceof ValidationError)) return undefined
+      const body = (request.body ?? {}) as { email?: unknown, slug?: unknown, embed?: unknown }
+      const pointer = await catalog.current(typeof body.slug === 'string' ? body.slug : DEFAULT_SLUG).catch(() => null)
+      if (!pointer) return undefined
+      const email = typeof body.email === 'string' ? body.email.slice(0, 254) : ''
+      const embed = body.embed === '1'
+      if (embed) allowFraming(reply, config.formOrigins)
+      reply.headers(FORM_PAGE_HEADERS)
+      return landingPage({ site, embed }, { pointer, email, error: { field: problem.field ?? '', message: problem.message }, stamp: formStamps.issue(), captcha: altcha !== undefined })
+    }
+  }
   // Fastify parses text/plain by default; the form accepts only what it documents (415 otherwise).
   app.removeContentTypeParser('text/plain')
 
@@ -60,24 +74,8 @@ export default async function subscribeRoutes (app: App) {
         throw new DomainError('cross_site_form', 'This form can only be sent from our own pages. Open the form on our site and send it from there.', 403)
       }
     },
-    // A bad address re-renders the form with the message beside the field (HTML) or a code (JSON).
-    errorHandler: async (err, request, reply) => {
-      app.appMetrics.signup(signupErrorOutcome(err))
-      const body = (request.body ?? {}) as { email?: unknown, slug?: unknown }
-      const problem = err instanceof ValidationError ? err : undefined
-      if (problem && !wantsJson(request)) {
-        const slug = typeof body.slug === 'string' ? body.slug : DEFAULT_SLUG
-        const pointer = await catalog.current(slug).catch(() => null)
-        if (pointer) {
-          const email = typeof body.email === 'string' ? body.email.slice(0, 254) : ''
-          const embed = (body as { embed?: unknown }).embed === '1'
-          if (embed) allowFraming(reply as FastifyReply, config.formOrigins)
-          return (reply as FastifyReply).code(422).type('text/html; charset=utf-8').headers(FORM_PAGE_HEADERS)
-            .send(landingPage({ site, embed }, { pointer, email, error: { field: problem.field ?? '', message: problem.message }, stamp: formStamps.issue(), captcha: altcha !== undefined }))
-        }
-      }
-      return fallback(err, request, reply)
-    }
+    onError: async (_request, _reply, err) => { app.appMetrics.signup(signupErrorOutcome(err)) },
+    errorHandler: (err, request, reply) => replyWithError(err, request, reply, errors)
   }, async (request, reply) => {
     if (request.validationError) throw validationToDomain(request.validationError as FastifyError)
     const slug = request.body.slug ?? DEFAULT_SLUG

@@ -8,7 +8,7 @@ import SnsPayloadValidator from 'sns-payload-validator'
 import { Type } from 'typebox'
 import type { App } from '../app.ts'
 import { DomainError } from '../errors.ts'
-import { ErrorSchema, toProblem } from '../http-errors.ts'
+import { ErrorSchema, replyWithError } from '../http/errors.ts'
 import { suppressAddress, type SuppressionEvent } from '../subscribers/suppression.ts'
 import { createProcessedMessages, isMessageId } from './processed.ts'
 
@@ -68,11 +68,7 @@ export default async function sesWebhook (app: App, opts: SesWebhookOptions = {}
   const processed = createProcessedMessages({ s3: aws.s3, bucket: config.s3Bucket })
 
   // Machines call this route: errors are JSON whatever the request says it accepts.
-  app.setErrorHandler(async (err, request, reply) => {
-    const problem = toProblem(err)
-    if (problem.status >= 500) request.log.error({ err }, 'webhook failed')
-    return reply.code(problem.status).send({ code: problem.code, message: problem.message })
-  })
+  app.setErrorHandler((err, request, reply) => replyWithError(err, request, reply, { site: app.services.site, json: true }))
 
   // SNS posts JSON with `Content-Type: text/plain`.
   app.addContentTypeParser('text/plain', { parseAs: 'string', bodyLimit: 262_144 }, (_req, body, done) => {

@@ -1,8 +1,10 @@
-// The one error handler: maps domain errors to statuses, hides 5xx details, answers HTML or JSON.
+// The one error path: every error handler (the app's, each scope's, the router's, the 404) is a
+// one-line call to replyWithError, which maps domain errors to a status and a stable code, hides
+// 5xx details, logs once, and answers JSON or an HTML page. Scopes only say how their page looks.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
-import { DomainError, ValidationError } from './errors.ts'
-import { messagePage } from './web/pages.ts'
+import { DomainError, ValidationError } from '../errors.ts'
+import { messagePage } from '../web/pages.ts'
 
 export const ErrorSchema = Type.Object({
   code: Type.String({ description: 'stable machine-readable error code' }),
@@ -27,6 +29,8 @@ const CLIENT_ERRORS: Record<number, [string, string]> = {
   415: ['unsupported_media_type', 'Send the form as application/x-www-form-urlencoded or application/json.'],
   429: ['too_many_requests', 'Too many requests. Please wait a moment and try again.']
 }
+
+export const NOT_FOUND: HttpProblem = { status: 404, code: 'not_found', message: 'There is nothing at this address.' }
 
 /** Turns schema errors on a field into the product's message for that field. */
 export function validationToDomain (err: FastifyError): ValidationError {
@@ -63,23 +67,33 @@ export function wantsJson (request: FastifyRequest): boolean {
   return (request.headers['content-type'] ?? '').startsWith('application/json')
 }
 
-export function sendProblem (request: FastifyRequest, reply: FastifyReply, problem: HttpProblem, site: string) {
-  if (problem.status === 503) reply.header('retry-after', '60')
-  if (wantsJson(request)) {
-    return reply.code(problem.status).type('application/json; charset=utf-8').send({ code: problem.code, message: problem.message, ...(problem.field ? { field: problem.field } : {}) })
-  }
-  const title = problem.status >= 500 ? 'Sorry, that did not work' : 'That did not work'
-  return reply.code(problem.status).type('text/html; charset=utf-8').send(messagePage({ site }, title, problem.message))
+/** How one scope shows its errors; everything else (status, code, logging, JSON) is shared. */
+export interface ErrorView {
+  /** the site name of the default page */
+  site: string
+  /** machines call this scope: JSON whatever the request accepts */
+  json?: boolean
+  /** a scope's own reading of an error (a token route's schema error is an invalid link) */
+  problem?: (err: unknown, problem: HttpProblem) => HttpProblem
+  /**
+   * The scope's own answer for an HTML request, or undefined for the default page. It may set
+   * headers and answer itself (a redirect), then it returns the reply.
+   */
+  page?: (problem: HttpProblem, request: FastifyRequest, reply: FastifyReply, err: unknown) => Promise<string | FastifyReply | undefined> | string | FastifyReply | undefined
 }
 
-export function createErrorHandler (site: string) {
-  return function errorHandler (err: unknown, request: FastifyRequest, reply: FastifyReply) {
-    const problem = toProblem(err)
-    if (problem.status >= 500) {
-      request.log.error({ err }, 'request failed')
-    } else {
-      request.log.info({ code: problem.code, status: problem.status }, 'request rejected')
-    }
-    return sendProblem(request, reply, problem, site)
+export async function replyWithError (err: unknown, request: FastifyRequest, reply: FastifyReply, view: ErrorView): Promise<FastifyReply> {
+  const base = toProblem(err)
+  const problem = view.problem ? view.problem(err, base) : base
+  if (problem.status >= 500) request.log.error({ err }, 'request failed')
+  else request.log.info({ code: problem.code, status: problem.status }, 'request rejected')
+  if (problem.status === 503) reply.header('retry-after', '60')
+  if (view.json || wantsJson(request)) {
+    return reply.code(problem.status).type('application/json; charset=utf-8')
+      .send({ code: problem.code, message: problem.message, ...(problem.field ? { field: problem.field } : {}) })
   }
+  const own = await view.page?.(problem, request, reply, err)
+  if (own !== undefined && typeof own !== 'string') return own
+  const title = problem.status >= 500 ? 'Sorry, that did not work' : 'That did not work'
+  return reply.code(problem.status).type('text/html; charset=utf-8').send(own ?? messagePage({ site: view.site }, title, problem.message))
 }
