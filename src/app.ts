@@ -1,8 +1,9 @@
 // buildApp: one Fastify instance with every plugin and route registered; it never listens.
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify'
+import Fastify, { type FastifyServerOptions } from 'fastify'
 import formbody from '@fastify/formbody'
 import jsonBody from './http/json-body.ts'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { App } from './http/app-type.ts'
 import type { Config } from './config.ts'
 import healthRoutes from './health/routes.ts'
 import { NOT_FOUND, replyWithError } from './http/errors.ts'
@@ -20,7 +21,7 @@ import openapi from './openapi.ts'
 import readiness from './health/readiness.ts'
 import { loadPrecompiled, precompiledCompilers, type CompileStats } from './schema/precompiled.ts'
 
-export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>
+export type { App }
 
 declare module 'fastify' {
   interface FastifyInstance {

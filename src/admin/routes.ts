@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
-import type { App } from '../app.ts'
+import type { App } from '../http/app-type.ts'
 import { DomainError } from '../errors.ts'
 import { type ErrorView, replyWithError, wantsJson } from '../http/errors.ts'
 import { createConfirmationEmail } from '../mail/confirmation-email.ts'

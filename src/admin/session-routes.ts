@@ -3,7 +3,7 @@
 import cookie from '@fastify/cookie'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
-import type { App } from '../app.ts'
+import type { App } from '../http/app-type.ts'
 import type { Config } from '../config.ts'
 import { DomainError } from '../errors.ts'
 import { wantsJson } from '../http/errors.ts'

@@ -1,7 +1,7 @@
 // Recipient links from the email: /c (confirm), /u (unsubscribe, RFC 8058 one-click), /d (fresh link).
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
-import type { App } from '../app.ts'
+import type { App } from '../http/app-type.ts'
 import { ErrorSchema, type ErrorView, replyWithError, wantsJson } from '../http/errors.ts'
 import { messagePage, actionPage, resultPage } from '../web/pages.ts'
 import { TokenError } from './tokens.ts'

@@ -1,7 +1,7 @@
 // POST /subscribe: the landing-page form (303 to a thank-you page) and its JSON twin (202).
 import type { FastifyError } from 'fastify'
 import { Type } from 'typebox'
-import type { App } from '../app.ts'
+import type { App } from '../http/app-type.ts'
 import { ValidationError } from '../errors.ts'
 import { ErrorSchema, type ErrorView, replyWithError, validationToDomain, wantsJson } from '../http/errors.ts'
 import { FORM_PAGE_HEADERS, landingPage } from '../web/pages.ts'

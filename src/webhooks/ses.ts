@@ -6,7 +6,7 @@
 // https://docs.aws.amazon.com/sns/latest/dg/sns-message-delivery-retries.html
 import SnsPayloadValidator from 'sns-payload-validator'
 import { Type } from 'typebox'
-import type { App } from '../app.ts'
+import type { App } from '../http/app-type.ts'
 import { DomainError } from '../errors.ts'
 import { ErrorSchema, replyWithError } from '../http/errors.ts'
 import { suppressAddress, type SuppressionEvent } from '../subscribers/suppression.ts'
