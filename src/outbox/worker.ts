@@ -6,38 +6,13 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { systemClock, type Clock } from '../clock.ts'
 import { isFinished, type Lease, type Leases } from './leases.ts'
 import type { TokenBucket } from './rate.ts'
+import type { OutboxEvents, OutboxPorts, WorkerLogger } from './ports.ts'
 import { DeliveryFailure, type SendFailure } from './ses-errors.ts'
 import { createQueueCounters, type QueueStats } from './stats.ts'
 import type { OutboxBatch, OutboxItem, SendResult } from './store.ts'
 
+export type { OutboxEvents, OutboxPorts } from './ports.ts'
 export type { QueueStats } from './stats.ts'
-
-/**
- * What the worker asks of the rest of the service. `Known` is whatever the signup handed over with
- * an item (the subscriber record as written), passed back to recordFailure to save a read.
- */
-export interface OutboxPorts<Known> {
-  /** composes and sends one email; throws a DeliveryFailure when it knows why it did not */
-  deliver: (item: OutboxItem) => Promise<SendResult>
-  /** false when the email is no longer owed; `recovered`: the batch was claimed, maybe old */
-  isOwed: (item: OutboxItem, recovered: boolean) => Promise<boolean>
-  /** keeps a failure where marketers see it */
-  recordFailure: (item: OutboxItem, error: string, known: Known | undefined) => Promise<void>
-}
-
-/** Typed events for metrics: a link put into an email (minted or reused), a send, a failure, a retry. */
-export interface OutboxEvents {
-  minted: []
-  sent: []
-  failed: [reason: string]
-  retried: [reason: string]
-}
-
-export interface WorkerLogger {
-  info: (obj: object, msg: string) => void
-  warn: (obj: object, msg: string) => void
-  error: (obj: object, msg: string) => void
-}
 
 export interface OutboxWorkerOptions<Known> {
   leases: Leases

@@ -1,4 +1,4 @@
-// The sender against nock: exact retry behaviour on throttling and 5xx, and giving up cleanly.
+// The outbox worker against nock: exact retry behaviour on throttling and 5xx, and giving up cleanly.
 import t from 'tap'
 import nock from 'nock'
 import { build, eventually, isolateNetwork, S3_HOST, SES_HOST, testConfig } from '../helper.ts'
