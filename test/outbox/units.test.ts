@@ -16,6 +16,7 @@ function fakeStore (fail = false) {
     hold () { gate = new Promise(resolve => { release = resolve }) },
     release: () => release(),
     store: {
+      async settle () {},
       async create (batch: OutboxBatch) {
         await gate
         if (fail) throw new Error('S3 is down')
@@ -36,6 +37,15 @@ t.test('group commit: signups arriving together share one durable write', async 
   t.same(written, [['"etag-1"', 40]], 'the sender is handed the batch with its ETag')
   t.equal(fake.created[0]?.owner, 'me')
   t.ok(Date.parse(fake.created[0]?.leaseUntil ?? '') > Date.now() + 29_000, 'leased to the writer')
+})
+
+t.test('what signup knows about each item is handed back with the batch, typed, by item id', async t => {
+  const fake = fakeStore()
+  const handed: Array<Map<string, { etag: string }>> = []
+  const writer = createOutboxWriter<{ etag: string }>({ store: fake.store, owner: 'me', leaseMs: 30_000, onWritten: (_b, _etag, known) => handed.push(known) })
+  await Promise.all([writer.append(item(1), { etag: '"r1"' }), writer.append(item(2)), writer.settle()])
+  t.equal(handed.length, 1)
+  t.same([...(handed[0] ?? new Map()).entries()], [['item-1', { etag: '"r1"' }]], 'items appended without a record are absent')
 })
 
 t.test('under load, what arrives while writes are in flight forms the next batches (bounded size)', async t => {
