@@ -4,7 +4,7 @@ import { buildApp } from './app.ts'
 import { ConfigError, loadConfig, type Config } from './config.ts'
 import type { LocalStack } from './local/stack.ts'
 import { MetricsPortInUse, startMetricsServer, type MetricsServer } from './metrics-server.ts'
-import { DEFAULT_SLUG } from './whitepapers/catalog.ts'
+import { DEFAULT_SLUG } from './whitepapers/keys.ts'
 
 async function main (): Promise<void> {
   let config: Config

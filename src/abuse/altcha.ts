@@ -1,10 +1,10 @@
 // ALTCHA: a self-hosted proof-of-work challenge (altcha-lib), verified locally. A solved challenge
 // is accepted once across all instances: its id is claimed with an S3 conditional create.
 import { createHash } from 'node:crypto'
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3'
+import type { S3Client } from '@aws-sdk/client-s3'
 import { create, randomInt } from 'altcha-lib/frameworks/fastify'
 import { deriveKey } from 'altcha-lib/algorithms/pbkdf2'
-import { isConditionFailed } from '../aws/errors.ts'
+import { createJsonStore, WriteConflict } from '../storage/json-store.ts'
 
 export const ALTCHA_PREFIX = 'altcha/'
 // Long enough to solve on a slow phone, short enough that solved challenges cannot be hoarded.
@@ -14,6 +14,7 @@ export type Altcha = ReturnType<typeof createAltcha>
 
 export function createAltcha (options: { secret: string, s3: S3Client, bucket: string, cost?: number }) {
   const cost = options.cost ?? 5_000
+  const json = createJsonStore(options)
   const store = {
     get: () => undefined,
     set: () => undefined,
@@ -21,12 +22,11 @@ export function createAltcha (options: { secret: string, s3: S3Client, bucket: s
     async setIfAbsent (key: string) {
       const name = createHash('sha256').update(key).digest('hex')
       try {
-        await options.s3.send(new PutObjectCommand({
-          Bucket: options.bucket, Key: `${ALTCHA_PREFIX}${name}`, Body: '', IfNoneMatch: '*', ContentType: 'text/plain'
-        }))
+        // The marker says nothing: its existence is the claim.
+        await json.put(`${ALTCHA_PREFIX}${name}`, {}, { ifNoneMatch: '*' })
         return true
       } catch (err) {
-        if (isConditionFailed(err)) return false
+        if (err instanceof WriteConflict) return false
         throw err
       }
     }

@@ -2,8 +2,8 @@
 import { Type } from 'typebox'
 import { ErrorSchema } from '../http/errors.ts'
 import { STATUSES } from '../subscribers/export.ts'
-import { DESCRIPTION_MAX, FILENAME_MAX, TITLE_MAX } from '../whitepapers/version-meta.ts'
-import { SLUG_PATTERN, VERSION_PATTERN } from '../whitepapers/catalog.ts'
+import { SLUG_PATTERN, VERSION_PATTERN } from '../whitepapers/keys.ts'
+import { DESCRIPTION_MAX, FILENAME_MAX, TITLE_MAX } from '../whitepapers/model.ts'
 import { CSRF_FIELD, CSRF_HEADER } from './auth.ts'
 
 export const HtmlSchema = Type.String({ description: 'HTML page' })

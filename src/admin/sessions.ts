@@ -3,9 +3,10 @@
 //   admin/sessions/<sha256 of the session nonce>.json   { issuedAt, expiresAt }: created at log-in
 //                                                       (If-None-Match: *), deleted at log-out
 import { createHash } from 'node:crypto'
-import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3'
-import { isNotFound } from '../aws/errors.ts'
+import type { S3Client } from '@aws-sdk/client-s3'
+import { Type, type Static } from 'typebox'
 import { UnavailableError } from '../errors.ts'
+import { createJsonStore, InvalidRecord } from '../storage/json-store.ts'
 import type { AdminSession } from './auth.ts'
 
 export const SESSIONS_PREFIX = 'admin/sessions/'
@@ -21,10 +22,12 @@ export interface SessionStoreOptions {
   now?: () => number
 }
 
-interface SessionRecord {
-  issuedAt: number
-  expiresAt: number
-}
+/** What a session record holds (seconds since the epoch, as in the cookie). */
+const SessionRecordSchema = Type.Object({
+  issuedAt: Type.Number(),
+  expiresAt: Type.Number()
+})
+type SessionRecord = Static<typeof SessionRecordSchema>
 
 export type SessionStore = ReturnType<typeof createSessionStore>
 
@@ -33,40 +36,34 @@ function unavailable (err: unknown): UnavailableError {
 }
 
 export function createSessionStore (options: SessionStoreOptions) {
-  const { s3, bucket } = options
+  const json = createJsonStore(options)
   const now = options.now ?? Date.now
 
   return {
     /** Records a new session; a nonce already taken (18 random bytes: never in practice) is an error. */
     async create (session: AdminSession): Promise<void> {
       const record: SessionRecord = { issuedAt: session.issuedAt, expiresAt: session.expiresAt }
-      await s3.send(new PutObjectCommand({
-        Bucket: bucket,
-        Key: sessionKey(session),
-        Body: JSON.stringify(record),
-        ContentType: 'application/json',
-        IfNoneMatch: '*'
-      })).catch(err => { throw unavailable(err) })
+      await json.put(sessionKey(session), record, { ifNoneMatch: '*' }).catch(err => { throw unavailable(err) })
     },
 
     /** Whether the session is still recorded and unexpired (read on every admin request: no cache, so a log-out holds at once). */
     async isActive (session: AdminSession): Promise<boolean> {
-      let text: string
+      let record: SessionRecord
       try {
-        const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: sessionKey(session) }))
-        text = await res.Body?.transformToString() ?? ''
+        const found = await json.get(sessionKey(session), SessionRecordSchema)
+        if (!found) return false
+        record = found.value
       } catch (err) {
-        if (isNotFound(err)) return false
+        // A record that is not a session record opens nothing.
+        if (err instanceof InvalidRecord) return false
         throw unavailable(err)
       }
-      let record: Partial<SessionRecord>
-      try { record = JSON.parse(text) as Partial<SessionRecord> } catch { return false }
-      return record.issuedAt === session.issuedAt && typeof record.expiresAt === 'number' && now() / 1000 < record.expiresAt
+      return record.issuedAt === session.issuedAt && now() / 1000 < record.expiresAt
     },
 
     /** Ends the session for every instance (deleting an absent record is fine: logging out twice is harmless). */
     async revoke (session: AdminSession): Promise<void> {
-      await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: sessionKey(session) })).catch(err => { throw unavailable(err) })
+      await json.delete(sessionKey(session)).catch(err => { throw unavailable(err) })
     }
   }
 }

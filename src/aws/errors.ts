@@ -1,4 +1,5 @@
-// Classifies AWS SDK errors so that use cases can speak in product terms.
+// What every AWS SDK error carries (its name and HTTP status), for the code that classifies them:
+// S3's in src/storage/errors.ts, SES's in src/outbox/ses-errors.ts.
 export interface AwsErrorShape {
   name?: string
   Code?: string
@@ -13,18 +14,17 @@ export function httpStatusOf (err: unknown): number | undefined {
   return shape(err).$metadata?.httpStatusCode
 }
 
-/**
- * A conditional write lost: `If-None-Match: *` found an object, or `If-Match` an other ETag (412),
- * or a concurrent conditional write is in flight (409 ConditionalRequestConflict).
- * https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html
- */
+export function errorNameOf (err: unknown): string | undefined {
+  return shape(err).name
+}
+
+// TEMPORARY (storage helper): src/outbox still imports these; they move to src/storage/errors.ts.
 export function isConditionFailed (err: unknown): boolean {
-  const e = shape(err)
-  return e.name === 'PreconditionFailed' || e.name === 'ConditionalRequestConflict' ||
-    httpStatusOf(err) === 412 || httpStatusOf(err) === 409
+  const name = errorNameOf(err)
+  return name === 'PreconditionFailed' || name === 'ConditionalRequestConflict' || httpStatusOf(err) === 412 || httpStatusOf(err) === 409
 }
 
 export function isNotFound (err: unknown): boolean {
-  const e = shape(err)
-  return e.name === 'NoSuchKey' || e.name === 'NotFound' || httpStatusOf(err) === 404
+  const name = errorNameOf(err)
+  return name === 'NoSuchKey' || name === 'NotFound' || httpStatusOf(err) === 404
 }

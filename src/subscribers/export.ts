@@ -1,11 +1,11 @@
 // Signups out of S3: a streamed scan of the subscriber records (bounded concurrency, memory flat in
 // their number), the CSV export for marketers (RFC 4180, formula injection neutralised) and counts.
 import { Readable, type Transform, pipeline } from 'node:stream'
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3'
+import type { S3Client } from '@aws-sdk/client-s3'
 import { stringify } from 'csv-stringify'
-import { isNotFound } from '../aws/errors.ts'
 import { mapBounded } from '../bounded-map.ts'
-import type { SubscriberRecord, SubscriberStatus } from './store.ts'
+import { createJsonStore, type JsonStore } from '../storage/json-store.ts'
+import { type SubscriberRecord, SubscriberRecordSchema, type SubscriberStatus } from './model.ts'
 
 export const STATUSES: readonly SubscriberStatus[] = ['pending', 'confirmed', 'unsubscribed', 'suppressed']
 const KEY_RE = /^subscribers\/[0-9a-f]{64}\.json$/
@@ -21,32 +21,18 @@ export interface ScanOptions {
 }
 
 /** Every subscriber key, page by page (ListObjectsV2 returns keys in UTF-8 binary order). */
-async function * subscriberKeys (options: ScanOptions): AsyncGenerator<string> {
-  let token: string | undefined
-  do {
-    const page = await options.s3.send(new ListObjectsV2Command({
-      Bucket: options.bucket, Prefix: 'subscribers/', ContinuationToken: token, ...(options.pageSize ? { MaxKeys: options.pageSize } : {})
-    }))
-    for (const object of page.Contents ?? []) {
-      if (object.Key && KEY_RE.test(object.Key)) yield object.Key
-    }
-    token = page.IsTruncated ? page.NextContinuationToken : undefined
-  } while (token)
+async function * subscriberKeys (json: JsonStore, pageSize: number | undefined): AsyncGenerator<string> {
+  for await (const object of json.list('subscribers/', pageSize ? { pageSize } : {})) {
+    if (KEY_RE.test(object.key)) yield object.key
+  }
 }
 
 /** Every subscriber record, in key order; at most `concurrency` reads in flight and one page of keys held. */
 export async function * scanSubscribers (options: ScanOptions): AsyncGenerator<SubscriberRecord> {
-  const read = async (key: string): Promise<SubscriberRecord | null> => {
-    try {
-      const res = await options.s3.send(new GetObjectCommand({ Bucket: options.bucket, Key: key }))
-      return JSON.parse(await res.Body?.transformToString() ?? 'null') as SubscriberRecord | null
-    } catch (err) {
-      // Listed, then gone: a record deleted in between is simply not exported.
-      if (isNotFound(err)) return null
-      throw err
-    }
-  }
-  for await (const record of mapBounded(subscriberKeys(options), options.concurrency ?? DEFAULT_CONCURRENCY, read)) {
+  const json = createJsonStore(options)
+  // Listed, then gone (get answers null): a record deleted in between is simply not exported.
+  const read = async (key: string): Promise<SubscriberRecord | null> => (await json.get(key, SubscriberRecordSchema))?.value ?? null
+  for await (const record of mapBounded(subscriberKeys(json, options.pageSize), options.concurrency ?? DEFAULT_CONCURRENCY, read)) {
     if (record) yield record
   }
 }

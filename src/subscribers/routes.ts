@@ -7,7 +7,7 @@ import { ErrorSchema, type ErrorView, replyWithError, validationToDomain, wantsJ
 import { FORM_PAGE_HEADERS, landingPage } from '../web/pages.ts'
 import { allowFraming } from '../web/framing.ts'
 import { perIpPerMinute } from '../rate-limit.ts'
-import { DEFAULT_SLUG, SLUG_PATTERN } from '../whitepapers/catalog.ts'
+import { DEFAULT_SLUG, SLUG_PATTERN } from '../whitepapers/keys.ts'
 import { signupErrorOutcome } from '../metrics.ts'
 import type { StampVerdict } from '../abuse/form-stamp.ts'
 import { formOrigin } from '../abuse/form-origin.ts'

@@ -1,58 +1,10 @@
 // Subscriber records in S3: one JSON object per address hash, written with conditional requests.
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3'
-import { isConditionFailed, isNotFound } from '../aws/errors.ts'
+import type { S3Client } from '@aws-sdk/client-s3'
+import { createJsonStore, WriteConflict } from '../storage/json-store.ts'
+import { type SubscriberRecord, SubscriberRecordSchema } from './model.ts'
 
-export type SubscriberStatus = 'pending' | 'confirmed' | 'unsubscribed' | 'suppressed'
-
-/** Proof of consent: what the visitor saw and where the request came from. */
-export interface ConsentProof {
-  at: string
-  slug: string
-  consentText: string
-  consentVersion: string
-  ip: string
-  userAgent: string
-}
-
-export interface Delivery {
-  /** when the email was asked for */
-  at: string
-  slug: string
-  /**
-   * requested: an email was owed for this signup (what SES accepted, with its message id, is in
-   * the delivery log deliveries/<day>/<batch>.json); failed: given up on (see error).
-   */
-  status: 'requested' | 'failed'
-  /** the outbox item that carries it (and its line in the delivery log) */
-  outboxId?: string
-  error?: string
-}
-
-/** Who did something to the record, from where (proof for confirmations and unsubscribes). */
-export interface ActionProof {
-  at: string
-  ip: string
-  userAgent: string
-}
-
-export interface SubscriberRecord {
-  schemaVersion: 1
-  address: string
-  addressHash: string
-  status: SubscriberStatus
-  createdAt: string
-  updatedAt: string
-  /** double opt-in: when and from where the confirm button was pressed */
-  confirmation?: ActionProof
-  /** the latest unsubscribe, and how (the page's button or an RFC 8058 one-click POST) */
-  unsubscription?: ActionProof & { via: 'page' | 'one-click' }
-  /** why the address is suppressed (status 'suppressed'): a permanent bounce or a complaint */
-  suppression?: { at: string, reason: 'bounce' | 'complaint', detail: string, feedbackId?: string }
-  /** every form submission, newest last (capped) */
-  signups: ConsentProof[]
-  /** every email sent or attempted, newest last (capped) */
-  deliveries: Delivery[]
-}
+export type { ActionProof, ConsentProof, Delivery, SubscriberRecord, SubscriberStatus } from './model.ts'
+export { WriteConflict } from '../storage/json-store.ts'
 
 export interface StoredRecord {
   record: SubscriberRecord
@@ -65,51 +17,20 @@ export function subscriberKey (addressHash: string): string {
   return `subscribers/${addressHash}.json`
 }
 
-/** The write lost a race: someone else wrote the record in between. */
-export class WriteConflict extends Error {
-  constructor () {
-    super('subscriber record changed concurrently')
-    this.name = 'WriteConflict'
-  }
-}
-
 export type SubscriberStore = ReturnType<typeof createSubscriberStore>
 
 export function createSubscriberStore (options: { s3: S3Client, bucket: string }) {
-  const { s3, bucket } = options
-
-  async function put (record: SubscriberRecord, condition: { IfNoneMatch: '*' } | { IfMatch: string }): Promise<string> {
-    try {
-      const res = await s3.send(new PutObjectCommand({
-        Bucket: bucket,
-        Key: subscriberKey(record.addressHash),
-        Body: JSON.stringify(record),
-        ContentType: 'application/json',
-        ...condition
-      }))
-      return res.ETag ?? ''
-    } catch (err) {
-      if (isConditionFailed(err)) throw new WriteConflict()
-      throw err
-    }
-  }
+  const json = createJsonStore(options)
 
   return {
     async get (addressHash: string): Promise<StoredRecord | null> {
-      try {
-        const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: subscriberKey(addressHash) }))
-        const body = await res.Body?.transformToString()
-        if (body === undefined) return null
-        return { record: JSON.parse(body) as SubscriberRecord, etag: res.ETag ?? '' }
-      } catch (err) {
-        if (isNotFound(err)) return null
-        throw err
-      }
+      const found = await json.get(subscriberKey(addressHash), SubscriberRecordSchema)
+      return found ? { record: found.value, etag: found.etag } : null
     },
     /** Creates the record only if none exists (`If-None-Match: *`); returns the new ETag. */
-    create: (record: SubscriberRecord) => put(record, { IfNoneMatch: '*' }),
+    create: (record: SubscriberRecord) => json.put(subscriberKey(record.addressHash), record, { ifNoneMatch: '*' }),
     /** Replaces the record only if it is still the version read (`If-Match`); returns the new ETag. */
-    replace: (record: SubscriberRecord, etag: string) => put(record, { IfMatch: etag })
+    replace: (record: SubscriberRecord, etag: string) => json.put(subscriberKey(record.addressHash), record, { ifMatch: etag })
   }
 }
 
@@ -141,7 +62,7 @@ export async function upsertSubscriber (
       known = await store.get(addressHash)
     }
   }
-  throw new WriteConflict()
+  throw new WriteConflict(subscriberKey(addressHash))
 }
 
 /**
@@ -166,7 +87,7 @@ export async function updateSubscriber (
       if (!(err instanceof WriteConflict)) throw err
     }
   }
-  throw new WriteConflict()
+  throw new WriteConflict(subscriberKey(addressHash))
 }
 
 /** Like capHistory, but the first signup (the original opt-in) is always kept. */

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url'
 import { perIpPerMinute } from '../rate-limit.ts'
 import { Type } from 'typebox'
 import type { App } from '../http/app-type.ts'
-import { DEFAULT_SLUG, SLUG_PATTERN } from '../whitepapers/catalog.ts'
+import { DEFAULT_SLUG, SLUG_PATTERN } from '../whitepapers/keys.ts'
 import { FORM_PAGE_HEADERS, landingPage, thanksPage } from './pages.ts'
 import { allowFraming } from './framing.ts'
 

@@ -1,8 +1,8 @@
 // Which SNS messages have been handled: one marker object per MessageId in S3, created only after the
 // message's effects are stored, so that deduplication holds across retries, restarts and instances.
 // https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html
-import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3'
-import { httpStatusOf, isNotFound } from '../aws/errors.ts'
+import type { S3Client } from '@aws-sdk/client-s3'
+import { createJsonStore, WriteConflict } from '../storage/json-store.ts'
 
 // SNS MessageIds are UUIDs; anything else (a slash, a dot, a space) never becomes part of a key.
 const MESSAGE_ID = /^[A-Za-z0-9][A-Za-z0-9-]{0,99}$/
@@ -29,7 +29,7 @@ export interface ProcessedMarker {
 export type ProcessedMessages = ReturnType<typeof createProcessedMessages>
 
 export function createProcessedMessages (options: { s3: S3Client, bucket: string, cacheSize?: number }) {
-  const { s3, bucket } = options
+  const json = createJsonStore(options)
   const cacheSize = options.cacheSize ?? 10_000
   // Only ids whose marker is known to be in S3: a cache in front of the marker, never instead of it.
   const durable = new Set<string>()
@@ -42,12 +42,7 @@ export function createProcessedMessages (options: { s3: S3Client, bucket: string
     /** True when the message was handled (here or by another instance); S3 errors propagate. */
     async has (messageId: string): Promise<boolean> {
       if (durable.has(messageId)) return true
-      try {
-        await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: markerKey(messageId) }))
-      } catch (err) {
-        if (isNotFound(err)) return false
-        throw err
-      }
+      if (!await json.exists(markerKey(messageId))) return false
       remember(messageId)
       return true
     },
@@ -58,15 +53,9 @@ export function createProcessedMessages (options: { s3: S3Client, bucket: string
      */
     async mark (messageId: string, marker: ProcessedMarker): Promise<void> {
       try {
-        await s3.send(new PutObjectCommand({
-          Bucket: bucket,
-          Key: markerKey(messageId),
-          Body: JSON.stringify(marker),
-          ContentType: 'application/json',
-          IfNoneMatch: '*'
-        }))
+        await json.put(markerKey(messageId), marker, { ifNoneMatch: '*' })
       } catch (err) {
-        if (httpStatusOf(err) !== 412 && (err as Error).name !== 'PreconditionFailed') throw err
+        if (!(err instanceof WriteConflict) || err.inFlight) throw err
       }
       remember(messageId)
     }

@@ -1,8 +1,7 @@
 // `npm run whitepaper -- <command>`: publish, list, activate (roll back) and inspect whitepapers with
 // the server's own catalog code.
-import { createHash } from 'node:crypto'
-import { createReadStream, type Stats } from 'node:fs'
-import { open, stat } from 'node:fs/promises'
+import type { Stats } from 'node:fs'
+import { stat } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { parseArgs } from 'node:util'
 import { Presets, SingleBar } from 'cli-progress'
@@ -10,7 +9,10 @@ import { createAwsClients } from '../aws/clients.ts'
 import { loadCliConfig, readCommandLine } from '../cli-common.ts'
 import { DomainError } from '../errors.ts'
 import { connectRuntime } from '../runtime.ts'
-import { createCatalog, DEFAULT_SLUG, isPdfHead, type Catalog, type PdfSource, type VersionInfo } from './catalog.ts'
+import { createCatalog, found, type Catalog } from './catalog.ts'
+import { DEFAULT_SLUG } from './keys.ts'
+import type { VersionInfo } from './model.ts'
+import { pdfFromFile } from './pdf.ts'
 import { formatBytes } from '../delivery/confirmation-email.ts'
 
 export interface CliIo {
@@ -45,22 +47,6 @@ function parseCliArgs (argv: string[]) {
 /** Titles come from people: keep terminal control characters out of the output. */
 function printable (value: string): string {
   return value.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ')
-}
-
-/** Reads the file once to hash it; the upload streams it again (memory stays flat for large files). */
-async function pdfFromFile (path: string, size: number): Promise<PdfSource> {
-  const handle = await open(path, 'r')
-  const head = Buffer.alloc(5)
-  try {
-    await handle.read(head, 0, 5, 0)
-  } finally {
-    await handle.close()
-  }
-  const hash = createHash('sha256')
-  if (isPdfHead(head)) {
-    for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer)
-  }
-  return { size, sha256: hash.digest('hex'), head, body: () => createReadStream(path) }
 }
 
 function progressBar (io: CliIo, label: string) {
@@ -168,7 +154,7 @@ export async function runWhitepaperCli (argv: string[], env: Record<string, stri
         io.out(JSON.stringify(await catalog.version(slug, parsed.values.version), null, 2))
         return 0
       }
-      const pointer = await catalog.require(slug)
+      const pointer = found(await catalog.read(slug))
       io.out(JSON.stringify(pointer, null, 2))
       return 0
     }

@@ -5,7 +5,7 @@
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3'
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
 import { attachmentDisposition } from './content-disposition.ts'
-import type { WhitepaperPointer } from './catalog.ts'
+import type { WhitepaperPointer } from './model.ts'
 
 export interface MintedLink {
   url: string

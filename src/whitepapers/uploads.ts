@@ -6,11 +6,14 @@
 import { createHash } from 'node:crypto'
 import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3'
 import { createPresignedPost, type PresignedPost, type PresignedPostOptions } from '@aws-sdk/s3-presigned-post'
-import { httpStatusOf, isConditionFailed, isNotFound } from '../aws/errors.ts'
+import { httpStatusOf } from '../aws/errors.ts'
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts'
-import { assertSlug, assertVersion, type Catalog, checkText, defaultTitle, pdfFilename, type VersionMeta, versionId, versionKey } from './catalog.ts'
+import { isConditionFailed, isNotFound } from '../storage/errors.ts'
+import type { Catalog } from './catalog.ts'
 import { attachmentDisposition } from './content-disposition.ts'
-import { MIN_PDF_BYTES } from './version-meta.ts'
+import { assertSlug, assertVersion, versionId, versionKey } from './keys.ts'
+import { MIN_PDF_BYTES, type VersionMeta } from './model.ts'
+import { checkText, defaultTitle, pdfFilename } from './version-meta.ts'
 
 /** A presigned POST is good for this long: enough to start a large upload, short enough to be useless later. */
 export const UPLOAD_POST_TTL_SECONDS = 600

@@ -26,6 +26,20 @@ function seen (scope: nock.Scope, into: Seen[]) {
 
 const at = new Date('2026-03-04T05:06:07.890Z')
 
+/** A pointer as current.json holds it (every read is checked against WhitepaperPointerSchema). */
+const stored = (fields: Partial<WhitepaperPointer>): WhitepaperPointer => ({
+  slug: 'default',
+  version: '20260101T000000Z-abcdef12',
+  key: 'whitepapers/default/versions/20260101T000000Z-abcdef12/guide.pdf',
+  filename: 'guide.pdf',
+  title: 'The Guide',
+  description: '',
+  size: 2048,
+  sha256: 'ab'.repeat(32),
+  activatedAt: '2026-01-01T00:00:00.000Z',
+  ...fields
+})
+
 t.test('publish writes an immutable version, then switches current.json conditionally', async t => {
   isolateNetwork(t)
   const puts: Seen[] = []
@@ -81,7 +95,7 @@ t.test('publish writes an immutable version, then switches current.json conditio
 t.test('a second publish keeps the title and uses If-Match on the pointer; losing the race is a clear conflict', async t => {
   isolateNetwork(t)
   const puts: Seen[] = []
-  const previous = { slug: 'default', title: 'Kept title', description: 'Kept description' }
+  const previous = stored({ title: 'Kept title', description: 'Kept description' })
   const scope = nock(S3_HOST)
     .put(/\/whitepapers\/default\/versions\/.+\/paper\.pdf/).query(true).reply(200, '', { ETag: '"v"' })
     .get('/whitepapers/default/current.json').query(true).reply(200, JSON.stringify(previous), { ETag: '"old"' })
@@ -114,8 +128,8 @@ t.test('refuses what is not a PDF, or a bad slug, before writing anything', asyn
 
 t.test('pointer cache: re-read after the refresh interval; S3 errors keep the last known pointer', async t => {
   isolateNetwork(t)
-  const v1 = { slug: 'default', version: 'v1' } as WhitepaperPointer
-  const v2 = { slug: 'default', version: 'v2' } as WhitepaperPointer
+  const v1 = stored({ version: 'v1' })
+  const v2 = stored({ version: 'v2' })
   nock(S3_HOST)
     .get('/whitepapers/default/current.json').query(true).reply(200, JSON.stringify(v1))
     .get('/whitepapers/default/current.json').query(true).reply(200, JSON.stringify(v2))
@@ -130,7 +144,7 @@ t.test('pointer cache: re-read after the refresh interval; S3 errors keep the la
 
 t.test('concurrent reads share one S3 request', async t => {
   isolateNetwork(t)
-  const scope = nock(S3_HOST).get('/whitepapers/default/current.json').query(true).delay(50).reply(200, JSON.stringify({ version: 'v1' }))
+  const scope = nock(S3_HOST).get('/whitepapers/default/current.json').query(true).delay(50).reply(200, JSON.stringify(stored({ version: 'v1' })))
   const catalog = createCatalog({ s3: s3(t), bucket: BUCKET, refreshMs: 30_000 })
   const results = await Promise.all(Array.from({ length: 20 }, () => catalog.current('default')))
   t.ok(scope.isDone())
