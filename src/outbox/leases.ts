@@ -2,8 +2,8 @@
 // renews it with each checkpoint, releases it at shutdown; anyone may claim it after. Conditional
 // writes (If-Match on the batch's ETag) decide who holds it when two instances try.
 import { dateOf, type Clock } from '../clock.ts'
-import { isNotFound } from '../aws/errors.ts'
-import { WriteConflict } from '../subscribers/store.ts'
+import { isNotFound } from '../storage/errors.ts'
+import { WriteConflict } from '../storage/json-store.ts'
 import type { OutboxBatch, OutboxStore } from './store.ts'
 
 export interface LeaseLogger {

@@ -2,8 +2,8 @@
 // instance sending them (conditional writes decide who holds a lease).
 import { randomBytes } from 'node:crypto'
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3'
-import { isConditionFailed, isNotFound } from '../aws/errors.ts'
-import { WriteConflict } from '../subscribers/store.ts'
+import { isConditionFailed, isConditionInFlight, isNotFound } from '../storage/errors.ts'
+import { WriteConflict } from '../storage/json-store.ts'
 
 export const OUTBOX_PREFIX = 'outbox/'
 
@@ -99,7 +99,7 @@ export function createOutboxStore (options: { s3: S3Client, bucket: string }) {
       }))
       return res.ETag ?? ''
     } catch (err) {
-      if (isConditionFailed(err)) throw new WriteConflict()
+      if (isConditionFailed(err)) throw new WriteConflict(batchKey(batch.id), { inFlight: isConditionInFlight(err), cause: err })
       throw err
     }
   }
