@@ -5,7 +5,7 @@ import { createAwsClients, type AwsClients, type ClientOptions } from './aws/cli
 import type { Config } from './config.ts'
 import { systemClock, type Clock } from './clock.ts'
 import { createConfirmationEmail } from './delivery/confirmation-email.ts'
-import { createDelivery } from './delivery/compose.ts'
+import { createDelivery, type EmailDelivery } from './delivery/compose.ts'
 import { createSesMessenger } from './delivery/ses-messenger.ts'
 import { createSignup, type Signup } from './subscribers/signup.ts'
 import { createSubscriberStore, type SubscriberStore } from './subscribers/store.ts'
@@ -40,6 +40,8 @@ export interface Services {
   subscribers: SubscriberStore
   signup: Signup
   recipientLinks: RecipientLinks
+  /** composes an outbox item's email (the admin preview shows the same) and delivers it */
+  delivery: EmailDelivery
   /** the outbox worker: stats(), scan(), suppress(), accept(), start(), stop(), events */
   outbox: OutboxWorker<StoredRecord>
   formStamps: FormStamps
@@ -123,7 +125,7 @@ export default fp(async function services (app: FastifyInstance, opts: { config:
   const altcha = config.CAPTCHA === 'altcha'
     ? (await import('./abuse/altcha.ts')).createAltcha({ secret: config.tokenSecrets[0] as string, s3: aws.s3, bucket: config.s3Bucket })
     : undefined
-  app.decorate('services', { config, aws, catalog, links, subscribers, signup, recipientLinks, outbox, formStamps, ...(altcha ? { altcha } : {}), site })
+  app.decorate('services', { config, aws, catalog, links, subscribers, signup, recipientLinks, delivery, outbox, formStamps, ...(altcha ? { altcha } : {}), site })
 
   // The sender starts beside the server, not before it: its SES round trips (the stored template,
   // the account's sending rate) must not hold up serving. Signups queue durably meanwhile.

@@ -4,7 +4,7 @@ import { dateOf, type Clock } from '../clock.ts'
 import type { RecipientLinks } from '../links/recipient-links.ts'
 import { classifySendError, DeliveryFailure } from '../outbox/ses-errors.ts'
 import type { OutboxItem, SendResult } from '../outbox/store.ts'
-import type { Catalog } from '../whitepapers/catalog.ts'
+import type { Catalog, WhitepaperPointer } from '../whitepapers/catalog.ts'
 import type { DownloadLinks } from '../whitepapers/download-links.ts'
 import type { ConfirmationEmail } from './confirmation-email.ts'
 import type { OutgoingEmail, SesMessenger } from './ses-messenger.ts'
@@ -22,7 +22,7 @@ export interface DeliveryOptions {
 export interface ComposedEmail {
   email: OutgoingEmail
   /** the whitepaper version the link points at, and when the link expires (for the delivery log) */
-  version: string
+  pointer: WhitepaperPointer
   linkExpiresAt: Date
 }
 
@@ -46,12 +46,13 @@ export function createDelivery (options: DeliveryOptions) {
           { name: 'List-Unsubscribe-Post', value: 'List-Unsubscribe=One-Click' }
         ]
       },
-      version: pointer.version,
+      pointer,
       linkExpiresAt: link.expiresAt
     }
   }
 
   return {
+    /** Also what the admin preview shows: the very email a signup gets (nothing is sent). */
     compose,
 
     /**
@@ -67,7 +68,7 @@ export function createDelivery (options: DeliveryOptions) {
       } catch (err) {
         throw new DeliveryFailure(classifySendError(err), true, { cause: err })
       }
-      return { messageId, version: composed.version, linkExpiresAt: composed.linkExpiresAt.toISOString(), sentAt: dateOf(options.clock).toISOString() }
+      return { messageId, version: composed.pointer.version, linkExpiresAt: composed.linkExpiresAt.toISOString(), sentAt: dateOf(options.clock).toISOString() }
     }
   }
 }

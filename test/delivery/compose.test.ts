@@ -1,17 +1,22 @@
 // Composing and delivering one outbox item: what goes into the email (link, recipient links, RFC 8058
 // headers), what the delivery log gets back, and how failures are classified for the worker.
 import t from 'tap'
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { createDelivery, type DeliveryOptions } from '../../src/delivery/compose.ts'
 import { createConfirmationEmail } from '../../src/delivery/confirmation-email.ts'
 import type { OutgoingEmail } from '../../src/delivery/ses-messenger.ts'
 import { DeliveryFailure } from '../../src/outbox/ses-errors.ts'
 import type { OutboxItem } from '../../src/outbox/store.ts'
 import type { WhitepaperPointer } from '../../src/whitepapers/catalog.ts'
+import { mockPointer } from '../aws-mocks.ts'
+import { build, isolateNetwork, testConfig } from '../helper.ts'
 
 const pointer: WhitepaperPointer = {
   slug: 'default', version: 'v7', key: 'whitepapers/default/versions/v7/guide.pdf', filename: 'guide.pdf', title: 'The Guide', description: '', size: 1000, sha256: 'abc', activatedAt: '2026-01-01T00:00:00.000Z'
 }
-const item: OutboxItem = { id: 'item-1', address: 'jane@example.com', addressHash: 'h'.repeat(64), slug: 'default', requestedAt: '2026-01-02T00:00:00.000Z' }
+const item: OutboxItem = { id: 'item-1', address: 'jane@example.com', addressHash: 'ab'.repeat(32), slug: 'default', requestedAt: '2026-01-02T00:00:00.000Z' }
 const expiresAt = new Date('2026-01-09T00:00:00.000Z')
 
 function setUp (overrides: Partial<DeliveryOptions> = {}) {
@@ -82,4 +87,20 @@ t.test('S3 or catalog trouble is not a delivery failure: it comes out as it came
   const err = await delivery.deliver(item).catch(e => e)
   t.equal(err, down)
   t.notOk(err instanceof DeliveryFailure)
+})
+
+t.test('the app\'s delivery composes with its own templates and limits (what an admin preview should show)', async t => {
+  isolateNetwork(t)
+  const dir = await mkdtemp(join(tmpdir(), 'leadlink-templates-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  await mkdir(join(dir, 'build'))
+  await writeFile(join(dir, 'build', 'confirmation.html'), '<p>CUSTOM {{title}} {{downloadUrl}}</p>')
+  await writeFile(join(dir, 'confirmation.txt'), 'CUSTOM {{title}}: {{ignoreNote}}')
+  mockPointer()
+  const app = await build(t, testConfig({ ADDRESS_MAX_EMAILS: '2', ADDRESS_WINDOW_DAYS: '10' }), { templatesDir: dir })
+  const composed = await app.services.delivery.compose(item)
+  t.match(composed?.email.text, /^CUSTOM /, 'the templates the app was given')
+  t.match(composed?.email.text, 'at most 2 emails in 10 days', 'the limits the app holds to')
+  t.match(composed?.email.html, /^<p>CUSTOM .*X-Amz-Signature=/)
+  t.equal(composed?.pointer.slug, 'default')
 })
