@@ -17,14 +17,3 @@ export function httpStatusOf (err: unknown): number | undefined {
 export function errorNameOf (err: unknown): string | undefined {
   return shape(err).name
 }
-
-// TEMPORARY (storage helper): src/outbox still imports these; they move to src/storage/errors.ts.
-export function isConditionFailed (err: unknown): boolean {
-  const name = errorNameOf(err)
-  return name === 'PreconditionFailed' || name === 'ConditionalRequestConflict' || httpStatusOf(err) === 412 || httpStatusOf(err) === 409
-}
-
-export function isNotFound (err: unknown): boolean {
-  const name = errorNameOf(err)
-  return name === 'NoSuchKey' || name === 'NotFound' || httpStatusOf(err) === 404
-}
