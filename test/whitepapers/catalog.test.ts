@@ -1,44 +1,11 @@
-// Catalog: what publish and activate write to S3 (nock), listing, caching of the pointer, refusing bad input.
+// Catalog: what publish and activate write to S3 (nock), caching of the pointer, refusing bad input.
 import t from 'tap'
 import { createHash } from 'node:crypto'
 import nock from 'nock'
-import { S3Client } from '@aws-sdk/client-s3'
-import { createCatalog, type VersionMeta, type WhitepaperPointer } from '../../src/whitepapers/catalog.ts'
+import { createCatalog } from '../../src/whitepapers/catalog.ts'
 import { ConflictError, NotFoundError, ValidationError } from '../../src/errors.ts'
-import { isolateNetwork, S3_HOST, BUCKET, TEST_CREDENTIALS } from '../helper.ts'
-
-const PDF = Buffer.from('%PDF-1.4\n% test\n%%EOF\n')
-const NOT_FOUND = '<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>'
-const PRECONDITION = '<Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message></Error>'
-
-function s3 (t: { teardown: (fn: () => void) => void }) {
-  const client = new S3Client({ region: 'us-east-1', credentials: TEST_CREDENTIALS, requestChecksumCalculation: 'WHEN_REQUIRED', maxAttempts: 1 })
-  t.teardown(() => client.destroy())
-  return client
-}
-
-interface Seen { path: string, headers: Record<string, string>, body: string }
-function seen (scope: nock.Scope, into: Seen[]) {
-  scope.on('request', (req: Request, _i: unknown, body: string) => {
-    if (req.method === 'PUT') into.push({ path: new URL(req.url).pathname, headers: Object.fromEntries(req.headers.entries()), body })
-  })
-}
-
-const at = new Date('2026-03-04T05:06:07.890Z')
-
-/** A pointer as current.json holds it (every read is checked against WhitepaperPointerSchema). */
-const stored = (fields: Partial<WhitepaperPointer>): WhitepaperPointer => ({
-  slug: 'default',
-  version: '20260101T000000Z-abcdef12',
-  key: 'whitepapers/default/versions/20260101T000000Z-abcdef12/guide.pdf',
-  filename: 'guide.pdf',
-  title: 'The Guide',
-  description: '',
-  size: 2048,
-  sha256: 'ab'.repeat(32),
-  activatedAt: '2026-01-01T00:00:00.000Z',
-  ...fields
-})
+import { isolateNetwork, S3_HOST, BUCKET } from '../helper.ts'
+import { at, listXml, meta, NOT_FOUND, PDF, PRECONDITION, s3, type Seen, seen, stored, V1, V2, XML } from './catalog-support.ts'
 
 t.test('publish writes an immutable version, then switches current.json conditionally', async t => {
   isolateNetwork(t)
@@ -125,6 +92,32 @@ t.test('refuses what is not a PDF, or a bad slug, before writing anything', asyn
   t.equal(slug.code, 'slug_invalid')
   t.equal(nock.pendingMocks().length, 0)
 })
+t.test('publish refuses a file over maxBytes before writing anything', async t => {
+  isolateNetwork(t)
+  const catalog = createCatalog({ s3: s3(t), bucket: BUCKET, refreshMs: 30_000 })
+  const err = await catalog.publish({ bytes: PDF, filename: 'x.pdf', maxBytes: PDF.byteLength - 1 }).catch(e => e)
+  t.type(err, ValidationError)
+  t.equal(err.code, 'file_too_large')
+  const title = await catalog.publish({ bytes: PDF, filename: 'x.pdf', title: ' ' }).catch(e => e)
+  t.equal(title.code, 'title_invalid')
+})
+t.test('publish stores every file as a .pdf, whatever its name', async t => {
+  isolateNetwork(t)
+  const puts: Seen[] = []
+  const scope = nock(S3_HOST)
+    .put(/\/whitepapers\/q3\/versions\/[^/]+\/meta\.json\.pdf$/).query(true).reply(200, '', { ETag: '"v"' })
+    .get('/whitepapers/q3/current.json').query(true).reply(404, NOT_FOUND, XML)
+    .put(/\/whitepapers\/q3\/versions\/[^/]+\/meta\.json$/).query(true).reply(200, '', { ETag: '"m"' })
+    .put('/whitepapers/q3/current.json').query(true).reply(200, '', { ETag: '"p"' })
+  seen(scope, puts)
+  const catalog = createCatalog({ s3: s3(t), bucket: BUCKET, refreshMs: 30_000, now: () => at })
+  const pointer = await catalog.publish({ slug: 'q3', bytes: PDF, filename: 'meta.json' })
+  t.ok(scope.isDone())
+  t.equal(pointer.filename, 'meta.json.pdf')
+  t.match(pointer.key, /\/meta\.json\.pdf$/)
+  t.equal(pointer.title, 'meta.json')
+  t.equal(puts[0]?.headers['content-disposition'], 'attachment; filename="meta.json.pdf"')
+})
 
 t.test('pointer cache: re-read after the refresh interval; S3 errors keep the last known pointer', async t => {
   isolateNetwork(t)
@@ -150,32 +143,6 @@ t.test('concurrent reads share one S3 request', async t => {
   t.ok(scope.isDone())
   t.ok(results.every(r => r?.version === 'v1'))
 })
-
-function listXml (input: { keys?: Array<{ key: string, size?: number }>, prefixes?: string[], truncated?: string }): string {
-  const contents = (input.keys ?? []).map(k => `<Contents><Key>${k.key}</Key><Size>${k.size ?? 0}</Size><ETag>"e"</ETag><LastModified>2026-03-04T05:06:07.000Z</LastModified></Contents>`).join('')
-  const prefixes = (input.prefixes ?? []).map(p => `<CommonPrefixes><Prefix>${p}</Prefix></CommonPrefixes>`).join('')
-  const truncated = input.truncated ? `<IsTruncated>true</IsTruncated><NextContinuationToken>${input.truncated}</NextContinuationToken>` : '<IsTruncated>false</IsTruncated>'
-  return `<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><Name>${BUCKET}</Name>${truncated}${contents}${prefixes}</ListBucketResult>`
-}
-const XML = { 'Content-Type': 'application/xml' }
-
-const V1 = '20260301T000000Z-11111111'
-const V2 = '20260302T000000Z-22222222'
-const meta = (version: string, extra: Partial<VersionMeta> = {}): VersionMeta => ({
-  slug: 'q3',
-  version,
-  key: `whitepapers/q3/versions/${version}/q3.pdf`,
-  filename: 'q3.pdf',
-  title: `Title ${version}`,
-  description: 'd',
-  size: 1234,
-  sha256: 'ab'.repeat(32),
-  createdAt: '2026-03-01T00:00:00.000Z',
-  source: 'publish',
-  etag: `"etag-${version}"`,
-  ...extra
-})
-
 t.test('slugs: one ListObjectsV2 with Delimiter=/ per page, every page followed', async t => {
   isolateNetwork(t)
   const queries: Array<Record<string, string>> = []
@@ -242,147 +209,6 @@ t.test('activate refuses bytes that changed after the check, and an unknown vers
   t.equal(badVersion.code, 'version_invalid', 'a malformed version is refused before any request')
   t.equal(nock.pendingMocks().length, 0)
 })
-
-t.test('versions: newest first; meta.json read; a browser upload that never passed the check is unverified', async t => {
-  isolateNetwork(t)
-  const V3 = '20260303T000000Z-33333333'
-  nock(S3_HOST)
-    .get('/').query(q => q.prefix === 'whitepapers/q3/versions/')
-    .reply(200, listXml({
-      keys: [
-        { key: `whitepapers/q3/versions/${V1}/meta.json` }, { key: `whitepapers/q3/versions/${V1}/q3.pdf`, size: 1234 },
-        { key: `whitepapers/q3/versions/${V2}/meta.json` }, { key: `whitepapers/q3/versions/${V2}/q3.pdf`, size: 1234 },
-        { key: `whitepapers/q3/versions/${V3}/junk.pdf`, size: 99 }
-      ]
-    }), XML)
-    .get('/whitepapers/q3/current.json').query(true).reply(200, JSON.stringify({ ...meta(V2), activatedAt: 'x' }))
-    .get(`/whitepapers/q3/versions/${V1}/meta.json`).query(true).reply(200, JSON.stringify(meta(V1)))
-    .get(`/whitepapers/q3/versions/${V2}/meta.json`).query(true).reply(200, JSON.stringify(meta(V2)))
-    // No x-amz-meta-sha256: not bytes that publish checked.
-    .head(`/whitepapers/q3/versions/${V3}/junk.pdf`).query(true).reply(200, '', { 'Content-Length': '99' })
-  const catalog = createCatalog({ s3: s3(t), bucket: BUCKET, refreshMs: 30_000 })
-  const versions = await catalog.versions('q3')
-  t.same(versions.map(v => [v.version, v.state, v.current]), [[V3, 'unverified', false], [V2, 'ready', true], [V1, 'ready', false]])
-  t.same(versions[1]?.meta, meta(V2))
-  t.equal(versions[0]?.size, 99)
-})
-
-t.test('a version published before meta.json existed is rebuilt from the object (legacy)', async t => {
-  isolateNetwork(t)
-  nock(S3_HOST)
-    .get('/').query(q => q.prefix === 'whitepapers/q3/versions/')
-    .reply(200, listXml({ keys: [{ key: `whitepapers/q3/versions/${V1}/Q3-report.pdf`, size: 1234 }] }), XML)
-    .get('/whitepapers/q3/current.json').query(true).reply(404, NOT_FOUND, XML)
-    .head(`/whitepapers/q3/versions/${V1}/Q3-report.pdf`).query(true).reply(200, '', {
-      'Content-Length': '1234',
-      ETag: '"legacy"',
-      'Last-Modified': 'Sun, 01 Mar 2026 00:00:00 GMT',
-      'Content-Disposition': 'attachment; filename="Q3 _.pdf"; filename*=UTF-8\'\'Q3%20%C3%A9.pdf',
-      'x-amz-meta-sha256': 'cd'.repeat(32)
-    })
-  const catalog = createCatalog({ s3: s3(t), bucket: BUCKET, refreshMs: 30_000 })
-  const [legacy] = await catalog.versions('q3')
-  t.same(legacy?.meta, {
-    slug: 'q3',
-    version: V1,
-    key: `whitepapers/q3/versions/${V1}/Q3-report.pdf`,
-    filename: 'Q3 é.pdf',
-    title: 'Q3 é',
-    description: '',
-    size: 1234,
-    sha256: 'cd'.repeat(32),
-    createdAt: '2026-03-01T00:00:00.000Z',
-    source: 'legacy',
-    etag: '"legacy"'
-  })
-})
-
-t.test('publish refuses a file over maxBytes before writing anything', async t => {
-  isolateNetwork(t)
-  const catalog = createCatalog({ s3: s3(t), bucket: BUCKET, refreshMs: 30_000 })
-  const err = await catalog.publish({ bytes: PDF, filename: 'x.pdf', maxBytes: PDF.byteLength - 1 }).catch(e => e)
-  t.type(err, ValidationError)
-  t.equal(err.code, 'file_too_large')
-  const title = await catalog.publish({ bytes: PDF, filename: 'x.pdf', title: ' ' }).catch(e => e)
-  t.equal(title.code, 'title_invalid')
-})
-
-t.test('a meta.json that does not describe its own version, or breaks a limit, cannot be activated', async t => {
-  isolateNetwork(t)
-  const folder = `whitepapers/q3/versions/${V1}/`
-  const crafted: Array<[string, unknown]> = [
-    ['another slug', meta(V1, { slug: 'default' })],
-    ['another version', meta(V1, { version: V2 })],
-    ['a subscriber record as the key', meta(V1, { key: `subscribers/${'ab'.repeat(32)}.json` })],
-    ['the key of another version', meta(V1, { key: `whitepapers/q3/versions/${V2}/q3.pdf` })],
-    ['another slug\'s key', meta(V1, { key: `whitepapers/default/versions/${V1}/q3.pdf` })],
-    ['meta.json itself as the key', meta(V1, { key: `${folder}meta.json` })],
-    ['a key below the folder', meta(V1, { key: `${folder}x/q3.pdf` })],
-    ['a key climbing out', meta(V1, { key: `${folder}../../../../subscribers/x.pdf` })],
-    ['a 201-character title', meta(V1, { title: 't'.repeat(201) })],
-    ['a blank title', meta(V1, { title: '   ' })],
-    ['a 1001-character description', meta(V1, { description: 'd'.repeat(1001) })],
-    ['a negative size', meta(V1, { size: -1 })],
-    ['a size over 5 GiB', meta(V1, { size: 5 * 1024 ** 3 + 1 })],
-    ['a fractional size', meta(V1, { size: 12.5 })],
-    ['a sha256 that is not hex', meta(V1, { sha256: 'zz'.repeat(32) })],
-    ['a short sha256', meta(V1, { sha256: 'ab' })],
-    ['a file name that is not .pdf', meta(V1, { filename: 'q3.html' })],
-    ['a file name with a path', meta(V1, { filename: '../q3.pdf' })],
-    ['a file name with a quote', meta(V1, { filename: 'q"3.pdf' })],
-    ['an upload without ETag', { ...meta(V1, { source: 'upload' }), etag: undefined }],
-    ['an unknown source', meta(V1, { source: 'mystery' as never })],
-    ['not a date', meta(V1, { createdAt: 'yesterday' })],
-    ['an array', [meta(V1)]],
-    ['a string', 'meta']
-  ]
-  const catalog = createCatalog({ s3: s3(t), bucket: BUCKET, refreshMs: 30_000 })
-  for (const [why, body] of crafted) {
-    nock(S3_HOST)
-      .get('/').query(q => q.prefix === folder)
-      .reply(200, listXml({ keys: [{ key: `${folder}meta.json` }, { key: `${folder}q3.pdf`, size: 1234 }] }), XML)
-      .get(`/${folder}meta.json`).query(true).reply(200, JSON.stringify(body))
-    const err = await catalog.activate('q3', V1).catch(e => e)
-    t.type(err, ConflictError, why)
-    t.equal(err.code, 'version_meta_invalid', why)
-    t.match(err.message, `Version ${V1} of "q3" cannot be activated: its meta.json is not valid (`, why)
-    t.same(nock.pendingMocks(), [], `${why}: nothing read beyond meta.json, no pointer written`)
-  }
-})
-
-t.test('meta.json at the limits is fine; extra fields are dropped', async t => {
-  isolateNetwork(t)
-  const folder = `whitepapers/q3/versions/${V1}/`
-  const edge = meta(V1, { title: 't'.repeat(200), description: 'd'.repeat(1000), filename: `${'f'.repeat(251)}.pdf`, key: `${folder}${'f'.repeat(251)}.pdf` })
-  nock(S3_HOST)
-    .get('/').query(q => q.prefix === folder)
-    .reply(200, listXml({ keys: [{ key: `${folder}meta.json` }, { key: edge.key, size: 1234 }] }), XML)
-    .get(`/${folder}meta.json`).query(true).reply(200, JSON.stringify({ ...edge, extra: 'ignored' }))
-  const catalog = createCatalog({ s3: s3(t), bucket: BUCKET, refreshMs: 30_000 })
-  t.same(await catalog.version('q3', V1), edge)
-})
-
-t.test('versions: a version whose meta.json fails its check is listed as unverified, with a warning', async t => {
-  isolateNetwork(t)
-  nock(S3_HOST)
-    .get('/').query(q => q.prefix === 'whitepapers/q3/versions/')
-    .reply(200, listXml({
-      keys: [
-        { key: `whitepapers/q3/versions/${V1}/meta.json` }, { key: `whitepapers/q3/versions/${V1}/q3.pdf`, size: 1234 },
-        { key: `whitepapers/q3/versions/${V2}/meta.json` }
-      ]
-    }), XML)
-    .get('/whitepapers/q3/current.json').query(true).reply(404, NOT_FOUND, XML)
-    .get(`/whitepapers/q3/versions/${V1}/meta.json`).query(true).reply(200, JSON.stringify(meta(V1)))
-    .get(`/whitepapers/q3/versions/${V2}/meta.json`).query(true).reply(200, JSON.stringify(meta(V2, { key: 'subscribers/x.json' })))
-  const warnings: Array<[object, string]> = []
-  const catalog = createCatalog({ s3: s3(t), bucket: BUCKET, refreshMs: 30_000, log: { warn: (o, msg) => warnings.push([o, msg]) } })
-  const versions = await catalog.versions('q3')
-  t.same(versions.map(v => [v.version, v.state]), [[V2, 'unverified'], [V1, 'ready']])
-  t.equal(versions[0]?.meta, undefined, 'nothing from the bad meta.json is shown as fact')
-  t.same(warnings, [[{ slug: 'q3', version: V2, code: 'version_meta_invalid' }, 'a version\'s meta.json failed its check; listed as unverified']])
-})
-
 t.test('activate refuses a file whose size is not the one checked', async t => {
   isolateNetwork(t)
   nock(S3_HOST)
@@ -392,22 +218,4 @@ t.test('activate refuses a file whose size is not the one checked', async t => {
     .head(`/whitepapers/q3/versions/${V1}/q3.pdf`).query(true).reply(200, '', { ETag: `"etag-${V1}"`, 'Content-Length': '999' })
   const catalog = createCatalog({ s3: s3(t), bucket: BUCKET, refreshMs: 30_000 })
   t.equal((await catalog.activate('q3', V1).catch(e => e)).code, 'version_changed')
-})
-
-t.test('publish stores every file as a .pdf, whatever its name', async t => {
-  isolateNetwork(t)
-  const puts: Seen[] = []
-  const scope = nock(S3_HOST)
-    .put(/\/whitepapers\/q3\/versions\/[^/]+\/meta\.json\.pdf$/).query(true).reply(200, '', { ETag: '"v"' })
-    .get('/whitepapers/q3/current.json').query(true).reply(404, NOT_FOUND, XML)
-    .put(/\/whitepapers\/q3\/versions\/[^/]+\/meta\.json$/).query(true).reply(200, '', { ETag: '"m"' })
-    .put('/whitepapers/q3/current.json').query(true).reply(200, '', { ETag: '"p"' })
-  seen(scope, puts)
-  const catalog = createCatalog({ s3: s3(t), bucket: BUCKET, refreshMs: 30_000, now: () => at })
-  const pointer = await catalog.publish({ slug: 'q3', bytes: PDF, filename: 'meta.json' })
-  t.ok(scope.isDone())
-  t.equal(pointer.filename, 'meta.json.pdf')
-  t.match(pointer.key, /\/meta\.json\.pdf$/)
-  t.equal(pointer.title, 'meta.json')
-  t.equal(puts[0]?.headers['content-disposition'], 'attachment; filename="meta.json.pdf"')
 })
