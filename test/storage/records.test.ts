@@ -1,9 +1,10 @@
 // Each kind of record is checked against its schema when read (nock answers with a record that is
-// not one): subscribers and pointers fail clearly, a bad session record opens nothing.
+// not one): subscribers, batches and pointers fail clearly, a bad session record opens nothing.
 import t from 'tap'
 import nock from 'nock'
 import { S3Client } from '@aws-sdk/client-s3'
 import { createSessionStore, sessionKey } from '../../src/admin/sessions.ts'
+import { batchKey, createOutboxStore } from '../../src/outbox/store.ts'
 import { UnavailableError } from '../../src/errors.ts'
 import { InvalidRecord } from '../../src/storage/json-store.ts'
 import { createSubscriberStore, subscriberKey } from '../../src/subscribers/store.ts'
@@ -81,4 +82,24 @@ t.test('a session record that is not one opens nothing', async t => {
   t.equal(await store.isActive(session), false, 'an expiry that is not a number')
   t.equal(await store.isActive(session), false, 'not JSON')
   t.same(nock.pendingMocks(), [])
+})
+
+t.test('an outbox batch is checked too: an item without its address is not sent to nobody', async t => {
+  const client = s3(t)
+  const batch = {
+    schemaVersion: 1, id: '00000000a-0123456789ab', createdAt: 'x', owner: 'a', leaseUntil: 'x',
+    items: [{ id: 'i-1', address: 'jane@example.com', addressHash: HASH, slug: 'default', requestedAt: 'x', kind: 'returning' }],
+    done: {}, retries: {}
+  }
+  nock(S3_HOST)
+    .get(`/${batchKey(batch.id)}`).query(true).reply(200, JSON.stringify(batch), { ETag: '"b1"' })
+    .get(`/${batchKey(batch.id)}`).query(true).reply(200, JSON.stringify({ ...batch, items: [{ ...batch.items[0], address: undefined }] }), { ETag: '"b2"' })
+    .get(`/${batchKey(batch.id)}`).query(true).reply(200, JSON.stringify({ ...batch, done: { 'i-1': 'delivered' } }), { ETag: '"b3"' })
+  const store = createOutboxStore({ s3: client, bucket: BUCKET })
+  t.same(await store.read(batch.id), { batch, etag: '"b1"' })
+  const noAddress = await store.read(batch.id).catch(e => e)
+  t.type(noAddress, InvalidRecord)
+  t.equal(noAddress.problem, '/items/0 must have required properties address')
+  const badOutcome = await store.read(batch.id).catch(e => e)
+  t.equal(badOutcome.problem, '/done/i-1 must be one of "sent", "failed", "skipped"')
 })
