@@ -1,7 +1,7 @@
 // Admin pages: server-rendered, every value escaped by the `html` tag, no inline script or style
 // (the one script is /admin/assets/admin.js, allowed by the admin CSP's script-src 'self').
-import { formatBytes } from '../mail/confirmation-email.ts'
-import type { RenderedEmail } from '../mail/confirmation-email.ts'
+import { formatBytes } from '../delivery/confirmation-email.ts'
+import type { RenderedEmail } from '../delivery/confirmation-email.ts'
 import type { SignupStats } from '../subscribers/export.ts'
 import { STATUSES } from '../subscribers/export.ts'
 import { SLUG_PATTERN } from '../whitepapers/keys.ts'

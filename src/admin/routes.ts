@@ -6,7 +6,6 @@ import { Type } from 'typebox'
 import type { App } from '../http/app-type.ts'
 import { DomainError } from '../errors.ts'
 import { type ErrorView, replyWithError, wantsJson } from '../http/errors.ts'
-import { createConfirmationEmail } from '../mail/confirmation-email.ts'
 import { exportCsv, signupStats } from '../subscribers/export.ts'
 import { SLUG_PATTERN, VERSION_PATTERN } from '../whitepapers/keys.ts'
 import { createUploads } from '../whitepapers/uploads.ts'
@@ -28,14 +27,13 @@ const EMAIL_FRAME_URL = '/admin/w/:slug/preview.html'
 const PREVIEW_ADDRESS_HASH = '0'.repeat(64)
 
 export default async function adminRoutes (app: App) {
-  const { config, catalog, site, aws, links, recipientLinks } = app.services
+  const { config, catalog, site, aws, delivery } = app.services
   const adminToken = config.ADMIN_TOKEN
   // Off: no route exists, so every /admin URL is the ordinary 404.
   if (!adminToken) return
 
   const auth = createAdminAuth({ adminToken, tokenSecrets: config.tokenSecrets, sessionSeconds: config.ADMIN_SESSION_SECONDS })
   const uploads = createUploads({ s3: aws.s3, bucket: config.s3Bucket, catalog, maxBytes: config.ADMIN_UPLOAD_MAX_BYTES })
-  const email = createConfirmationEmail({ subject: config.EMAIL_SUBJECT, site })
   const ctx = (request: FastifyRequest) => ({ site, ...(request.adminSession ? { csrf: auth.csrfToken(request.adminSession) } : {}) })
   const page = (reply: FastifyReply, body: string, status = 200) =>
     reply.code(status).type('text/html; charset=utf-8').send(body)
@@ -190,13 +188,15 @@ export default async function adminRoutes (app: App) {
     return page(reply, rendered.email.html)
   })
 
+  /**
+   * The very email a signup gets now (the app's templates, limits and headers), composed by the
+   * delivery itself; its download link is real (the marketer can check the file), the other links
+   * belong to no address, and nothing is sent.
+   */
   async function renderPreview (slug: string) {
-    const pointer = await catalog.read(slug)
-    if (!pointer) throw new DomainError('whitepaper_not_found', `"${slug}" has no active version to preview.`, 404)
-    // A real download link, signed locally like a signup's (same lifetime, so the email states the real
-    // expiry), so the marketer can check the file; nothing is sent.
-    const link = await links.mint(pointer, config.LINK_TTL_SECONDS)
-    return { pointer, email: email.render({ pointer, link, links: recipientLinks.forEmail(PREVIEW_ADDRESS_HASH, slug) }) }
+    const composed = await delivery.compose({ id: 'preview', address: 'preview@example.invalid', addressHash: PREVIEW_ADDRESS_HASH, slug, requestedAt: new Date().toISOString() })
+    if (!composed) throw new DomainError('whitepaper_not_found', `"${slug}" has no active version to preview.`, 404)
+    return composed
   }
 
   app.get('/admin/signups', {
