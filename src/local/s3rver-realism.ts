@@ -2,7 +2,7 @@
 // `If-None-Match: *` and `If-Match` on PUT, and writes objects as they stream in (a reader can see
 // half an object; a client that dies mid-upload leaves one). S3 does neither.
 // https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html
-import { createHash, randomBytes } from 'node:crypto'
+import crypto, { createHash, randomBytes } from 'node:crypto'
 import { mkdir, rename, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import type { Readable } from 'node:stream'
@@ -41,6 +41,28 @@ function errorXml (code: string, message: string): string {
 export function makeS3rverRealistic (server: S3rverLike): void {
   enforceConditionalWrites(server)
   atomicPuts(server.store)
+  listingPastOnePage()
+}
+
+let desReplaced = false
+/**
+ * s3rver seals ListObjectsV2 continuation tokens with DES, which Node 24's OpenSSL 3 refuses, so a
+ * listing past its first page (1000 keys) fails. The token only has to come back to s3rver itself:
+ * 'des' is served by AES-128-CBC with the same 8-byte key and IV doubled. Nothing else in this
+ * process asks for DES (the app never does).
+ */
+export function listingPastOnePage (): void {
+  if (desReplaced) return
+  desReplaced = true
+  const double = (b: crypto.BinaryLike) => { const x = Buffer.from(b as Uint8Array); return Buffer.concat([x, x]) }
+  const { createCipheriv, createDecipheriv } = crypto
+  type Args = Parameters<typeof createCipheriv>
+  crypto.createCipheriv = ((algorithm: string, key: Args[1], iv: Args[2], options?: Args[3]) => algorithm === 'des'
+    ? createCipheriv('aes-128-cbc', double(key as crypto.BinaryLike), double(iv as crypto.BinaryLike))
+    : createCipheriv(algorithm, key, iv, options as never)) as typeof createCipheriv
+  crypto.createDecipheriv = ((algorithm: string, key: Args[1], iv: Args[2], options?: Args[3]) => algorithm === 'des'
+    ? createDecipheriv('aes-128-cbc', double(key as crypto.BinaryLike), double(iv as crypto.BinaryLike))
+    : createDecipheriv(algorithm, key, iv, options as never)) as typeof createDecipheriv
 }
 
 /**
