@@ -3,6 +3,8 @@
 // ListObjectsV2 page. https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3'
 import type { Static, TSchema } from 'typebox'
+import { Value } from 'typebox/value'
+import { describeProblem } from '../schema/problem.ts'
 import { isConditionFailed, isConditionInFlight, isNotFound } from './errors.ts'
 
 /** A conditional write lost: someone else created or changed the object in between. */
@@ -62,24 +64,12 @@ export interface ListOptions {
   pageSize?: number
 }
 
-// typebox/value takes tens of milliseconds to load: it loads with the first read, not at start-up.
-let valueModule: Promise<typeof import('typebox/value')> | undefined
-const loadValue = () => { valueModule ??= import('typebox/value'); return valueModule }
-
 /** Why `value` does not match `schema`, from TypeBox's first error (where, then what), or null. */
-export async function problemOf (schema: TSchema, value: unknown): Promise<string | null> {
-  const { Value } = await loadValue()
+export function problemOf (schema: TSchema, value: unknown): string | null {
   if (Value.Check(schema, value)) return null
   const errors = Value.Errors(schema, value)
-  const [first] = errors
-  if (!first) return 'it does not match its schema'
-  const where = first.instancePath === '' ? 'the record' : first.instancePath
-  // A union of literals fails once per literal: name them all rather than the first one.
-  if (first.keyword === 'const') {
-    const allowed = errors.filter(e => e.keyword === 'const' && e.instancePath === first.instancePath).map(e => JSON.stringify((e.params as { allowedValue?: unknown }).allowedValue))
-    if (allowed.length > 1) return `${where} must be one of ${allowed.join(', ')}`
-  }
-  return `${where} ${first.message}`
+  const where = errors[0] === undefined ? 'it' : errors[0].instancePath === '' ? 'the record' : errors[0].instancePath
+  return `${where} ${describeProblem(errors)}`
 }
 
 async function bodyText (body: unknown): Promise<string> {
@@ -112,7 +102,7 @@ export function createJsonStore (options: { s3: S3Client, bucket: string }) {
       } catch {
         throw new InvalidRecord(key, 'it is not JSON')
       }
-      const problem = await problemOf(schema, value)
+      const problem = problemOf(schema, value)
       if (problem) throw new InvalidRecord(key, problem)
       return { value: value as Static<S>, etag }
     },
