@@ -1,6 +1,6 @@
 // `npm run build`: what `npm start`, the container and Lambda run.
 //   1. the MJML emails → templates/build/ (mjml never runs in the server)
-//   2. route and config schemas → dist/schemas.cjs (Ajv never compiles at start-up)
+//   2. route schemas → dist/schemas.cjs (Ajv never compiles at start-up)
 //   3. src/server.ts and src/lambda.ts with their dependencies → dist/node/ (one file each to load
 //      instead of hundreds, and no TypeScript to strip)
 import { rm } from 'node:fs/promises'

@@ -36,18 +36,13 @@ export interface BuildOptions {
   fastify?: Omit<FastifyServerOptions, 'logger'>
 }
 
-function trustProxy (value: string): FastifyServerOptions['trustProxy'] {
-  if (value === 'off') return false
-  return value.split(',').map(s => s.trim()).filter(Boolean)
-}
-
 export async function buildApp (config: Config, deps: ServiceDeps = {}, options: BuildOptions = {}): Promise<App> {
   // Validators and serializers come from the build (no Ajv or code generation at start-up).
   const { stats, ...compilersFactory } = precompiledCompilers(loadPrecompiled())
   const app = Fastify({
-    logger: options.logger ?? loggerOptions(config.LOG_LEVEL),
-    bodyLimit: config.BODY_LIMIT_BYTES,
-    trustProxy: trustProxy(config.TRUST_PROXY),
+    logger: options.logger ?? loggerOptions(config.log.level),
+    bodyLimit: config.http.bodyLimitBytes,
+    trustProxy: config.http.trustProxy,
     // Prototype-pollution keys in JSON bodies are an error, not a silently stripped field.
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
@@ -55,7 +50,7 @@ export async function buildApp (config: Config, deps: ServiceDeps = {}, options:
     routerOptions: { maxParamLength: 512 },
     // Malformed percent-encoding and over-long params fail in the router, before any error handler:
     // answer them like every other error rather than with Fastify's JSON echoing the path.
-    frameworkErrors: (err, request, reply) => replyWithError(err, request, reply, { site: new URL(config.publicUrl).host }),
+    frameworkErrors: (err, request, reply) => replyWithError(err, request, reply, { site: new URL(config.http.publicUrl).host }),
     schemaController: { compilersFactory },
     ...options.fastify
   }).withTypeProvider<TypeBoxTypeProvider>()
@@ -66,18 +61,18 @@ export async function buildApp (config: Config, deps: ServiceDeps = {}, options:
     }
   })
 
-  await app.register(formbody, { bodyLimit: config.BODY_LIMIT_BYTES })
+  await app.register(formbody, { bodyLimit: config.http.bodyLimitBytes })
   await app.register(jsonBody)
   await app.register(securityHeaders, { config })
   // Before the routes: both collect routes as they are added (latency labels, the OpenAPI document).
-  await app.register(metrics, { enabled: config.METRICS_ENABLED })
-  await app.register(openapi, { publicUrl: config.publicUrl })
+  await app.register(metrics, { enabled: config.metrics.enabled })
+  await app.register(openapi, { publicUrl: config.http.publicUrl })
   // Limits are set per route (POST /subscribe, GET /d/…), counted in Redis when configured; its Redis
   // also remembers used form stamps (services), so it comes first.
   await app.register(rateLimits, { config })
   await app.register(services, { config, deps })
   await app.register(observeOutbox)
-  await app.register(readiness, { timeoutMs: config.READY_TIMEOUT_MS })
+  await app.register(readiness, { timeoutMs: config.readiness.timeoutMs })
   const site = app.services.site
   app.setErrorHandler((err, request, reply) => replyWithError(err, request, reply, { site }))
   app.setNotFoundHandler((request, reply) => replyWithError(new DomainError(NOT_FOUND.code, NOT_FOUND.message, 404), request, reply, { site }))
@@ -87,8 +82,8 @@ export async function buildApp (config: Config, deps: ServiceDeps = {}, options:
   await app.register(subscribeRoutes)
   await app.register(linkRoutes)
   // Optional features load their code only when configured: start-up time and memory stay low.
-  if (config.SNS_TOPIC_ARNS) await app.register((await import('./webhooks/ses.ts')).default)
+  if (config.webhook.snsTopicArns.length > 0) await app.register((await import('./webhooks/ses.ts')).default)
   // Only when ADMIN_TOKEN is set; otherwise every /admin URL is a 404.
-  if (config.ADMIN_TOKEN) await app.register((await import('./admin/routes.ts')).default)
+  if (config.admin.token) await app.register((await import('./admin/routes.ts')).default)
   return app
 }

@@ -16,12 +16,12 @@ declare module 'fastify' {
 
 /** The route option for RATE_LIMIT_PER_IP_PER_MINUTE × factor; false when set to 0 (off). */
 export function perIpPerMinute (app: App, factor = 1): false | { max: number, timeWindow: number } {
-  const max = app.services.config.RATE_LIMIT_PER_IP_PER_MINUTE * factor
+  const max = app.services.config.rateLimit.perIpPerMinute * factor
   return max > 0 ? { max, timeWindow: 60_000 } : false
 }
 
 export default fp(async function rateLimits (app: FastifyInstance, opts: { config: Config }) {
-  const url = opts.config.RATE_LIMIT_REDIS_URL
+  const url = opts.config.rateLimit.redisUrl
   const redis = url
     // Fail fast: a Redis outage must not hold requests (the plugin then lets them through, see skipOnError).
     ? new (await import('ioredis')).Redis(url, { connectTimeout: 1000, maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true })

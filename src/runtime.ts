@@ -1,7 +1,7 @@
 // Resolves where S3 and SES are for commands run beside the server (CLI): AWS as configured, or in
 // local mode the emulators of a running `npm start`, else emulators started just for the command.
 import type { ClientOptions } from './aws/clients.ts'
-import type { Config } from './config.ts'
+import { reconfigure, type Config } from './config.ts'
 
 export interface Runtime {
   config: Config
@@ -20,11 +20,11 @@ async function reachable (url: string): Promise<boolean> {
 
 export async function connectRuntime (config: Config): Promise<Runtime> {
   if (config.mode === 'aws') return { config, clientOptions: {}, close: async () => {} }
-  const { LOCAL_CREDENTIALS, startLocalStack } = await import('./local/stack.ts')
-  const s3Url = `http://localhost:${config.LOCAL_S3_PORT}`
-  if (await reachable(s3Url)) {
+  const { LOCAL_CREDENTIALS, emulatorEndpoints, startLocalStack } = await import('./local/stack.ts')
+  const endpoints = emulatorEndpoints(config.local.s3Port, config.local.sesPort)
+  if (await reachable(endpoints.S3_ENDPOINT)) {
     return {
-      config: { ...config, S3_ENDPOINT: s3Url, S3_FORCE_PATH_STYLE: true, SES_ENDPOINT: `http://localhost:${config.LOCAL_SES_PORT}` },
+      config: reconfigure(config, endpoints, { role: 'catalog' }),
       clientOptions: { credentials: LOCAL_CREDENTIALS },
       close: async () => {}
     }

@@ -7,13 +7,14 @@ import type { Config } from './config.ts'
 
 /** Where browsers may send S3 requests: the admin page uploads straight to the bucket. */
 export function s3Origins (config: Config): string[] {
-  if (config.S3_ENDPOINT) return [new URL(config.S3_ENDPOINT).origin]
-  return [`https://${config.s3Bucket}.s3.${config.AWS_REGION}.amazonaws.com`, `https://s3.${config.AWS_REGION}.amazonaws.com`]
+  const { region, s3 } = config.aws
+  if (s3.endpoint) return [new URL(s3.endpoint).origin]
+  return [`https://${s3.bucket}.s3.${region}.amazonaws.com`, `https://s3.${region}.amazonaws.com`]
 }
 
 export default fp(async function securityHeaders (app: FastifyInstance, opts: { config: Config }) {
   const { config } = opts
-  const captcha = config.CAPTCHA === 'altcha'
+  const captcha = config.signup.captcha === 'altcha'
   await app.register(helmet, {
     contentSecurityPolicy: {
       useDefaults: false,
@@ -30,12 +31,12 @@ export default fp(async function securityHeaders (app: FastifyInstance, opts: { 
         objectSrc: ["'none'"],
         baseUri: ["'self'"],
         // Local mode is plain http on localhost: upgrading would break it.
-        ...(config.publicUrl.startsWith('https:') ? { upgradeInsecureRequests: [] } : {})
+        ...(config.http.publicUrl.startsWith('https:') ? { upgradeInsecureRequests: [] } : {})
       }
     },
     referrerPolicy: { policy: 'no-referrer' },
     // Downloads are links to S3, not embedded resources: nothing here needs cross-origin isolation.
     crossOriginEmbedderPolicy: false,
-    hsts: config.publicUrl.startsWith('https:') ? { maxAge: 31_536_000, includeSubDomains: false } : false
+    hsts: config.http.publicUrl.startsWith('https:') ? { maxAge: 31_536_000, includeSubDomains: false } : false
   })
 }, { name: 'security-headers' })

@@ -40,7 +40,7 @@ async function main (): Promise<void> {
   })
 
   let metricsServer: MetricsServer | undefined
-  closeWithGrace({ delay: config.SHUTDOWN_GRACE_SECONDS * 1000 + 5_000 }, async ({ err, signal }) => {
+  closeWithGrace({ delay: config.outbox.shutdownGraceMs + 5_000 }, async ({ err, signal }) => {
     if (err) app.log.error({ err }, 'shutting down after an error')
     else app.log.info({ signal }, 'shutting down')
     await app.close()
@@ -62,10 +62,10 @@ async function main (): Promise<void> {
     }
   }
 
-  const address = await app.listen({ port: config.PORT, host: config.HOST })
+  const address = await app.listen({ port: config.http.port, host: config.http.host })
   // Prometheus scrapes a listener of its own (loopback by default): the public port has no /metrics.
-  if (config.METRICS_ENABLED && config.METRICS_PORT !== 0) {
-    metricsServer = await startMetricsServer({ registry: app.appMetrics.registry, host: config.METRICS_HOST, port: config.METRICS_PORT, log: app.log })
+  if (config.metrics.enabled && config.metrics.port !== 0) {
+    metricsServer = await startMetricsServer({ registry: app.appMetrics.registry, host: config.metrics.host, port: config.metrics.port, log: app.log })
       .catch(async (err: unknown) => { await app.close(); await local?.close(); throw err })
   }
   if (local) {
@@ -75,8 +75,8 @@ async function main (): Promise<void> {
       'leadlink is running in local mode (S3 and SES emulated in this process, no AWS account needed):',
       `  landing page  http://localhost:${port}/`,
       `  inbox         ${local.inboxUrl}`,
-      ...(config.ADMIN_TOKEN ? [`  admin         http://localhost:${port}/admin`] : []),
-      `  data folder   ${config.LOCAL_DATA_DIR}`,
+      ...(config.admin.token ? [`  admin         http://localhost:${port}/admin`] : []),
+      `  data folder   ${config.local.dataDir}`,
       ''
     ].join('\n') + '\n')
   }

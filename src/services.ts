@@ -60,48 +60,50 @@ export default fp(async function services (app: FastifyInstance, opts: { config:
   const { config, deps } = opts
   const aws = deps.aws ?? createAwsClients(config, deps.clientOptions)
   if (!deps.aws) app.addHook('onClose', async () => aws.destroy())
-  const site = new URL(config.publicUrl).host
+  const site = new URL(config.http.publicUrl).host
+  const { bucket } = config.aws.s3
   const catalog = createCatalog({
-    s3: aws.s3, bucket: config.s3Bucket, refreshMs: config.CATALOG_REFRESH_SECONDS * 1000, log: app.log, ...(deps.now ? { now: deps.now } : {})
+    s3: aws.s3, bucket, refreshMs: config.catalog.refreshMs, log: app.log, ...(deps.now ? { now: deps.now } : {})
   })
-  const links = createDownloadLinks({ s3: aws.s3, bucket: config.s3Bucket, ...(deps.now ? { now: () => deps.now!().getTime() } : {}) })
-  const subscribers = createSubscriberStore({ s3: aws.s3, bucket: config.s3Bucket })
-  if (config.tokenSecrets.length === 0) throw new Error('TOKEN_SECRET is required to sign recipient links')
-  const tokens = createTokenSigner(config.tokenSecrets, deps.now ? () => deps.now!().getTime() : Date.now)
+  const links = createDownloadLinks({ s3: aws.s3, bucket, ...(deps.now ? { now: () => deps.now!().getTime() } : {}) })
+  const subscribers = createSubscriberStore({ s3: aws.s3, bucket })
+  const { tokenSecrets } = config.links
+  if (tokenSecrets.length === 0) throw new Error('TOKEN_SECRET is required to sign recipient links')
+  const tokens = createTokenSigner(tokenSecrets, deps.now ? () => deps.now!().getTime() : Date.now)
   const recipientLinks = createRecipientLinks({
     tokens,
     store: subscribers,
     catalog,
     links,
-    publicUrl: config.publicUrl,
-    confirmTtlSeconds: config.CONFIRM_TOKEN_TTL_SECONDS,
-    renewTtlSeconds: config.RENEW_TOKEN_TTL_SECONDS,
-    freshLinkTtlSeconds: config.FRESH_LINK_TTL_SECONDS,
+    publicUrl: config.http.publicUrl,
+    confirmTtlSeconds: config.links.confirmTtlSeconds,
+    renewTtlSeconds: config.links.renewTtlSeconds,
+    freshLinkTtlSeconds: config.links.freshTtlSeconds,
     ...(deps.now ? { now: deps.now } : {})
   })
 
   // Delivery: an outbox item becomes an email (link, templates, headers) sent by the SES messenger.
   const clock: Clock = deps.now ? () => deps.now!().getTime() : systemClock
   const email = createConfirmationEmail({
-    subject: config.EMAIL_SUBJECT, site, windowDays: config.ADDRESS_WINDOW_DAYS, maxEmails: config.ADDRESS_MAX_EMAILS, ...(deps.templatesDir ? { templatesDir: deps.templatesDir } : {})
+    subject: config.email.subject, site, windowDays: config.signup.windowDays, maxEmails: config.signup.maxEmails, ...(deps.templatesDir ? { templatesDir: deps.templatesDir } : {})
   })
-  const messenger = createSesMessenger({ ses: aws.ses, from: config.sesFrom, configurationSet: config.SES_CONFIGURATION_SET })
-  const delivery = createDelivery({ catalog, links, recipientLinks, email, messenger, linkTtlSeconds: config.LINK_TTL_SECONDS, clock })
+  const messenger = createSesMessenger({ ses: aws.ses, from: config.aws.ses.from, configurationSet: config.aws.ses.configurationSet })
+  const delivery = createDelivery({ catalog, links, recipientLinks, email, messenger, linkTtlSeconds: config.links.ttlSeconds, clock })
 
   // The outbox: signups are queued durably in S3 and sent in the background at SES's pace.
-  const owner = `${config.INSTANCE_NAME}-${randomBytes(4).toString('hex')}`
-  const leaseMs = config.OUTBOX_LEASE_SECONDS * 1000
-  const outboxStore = createOutboxStore({ s3: aws.s3, bucket: config.s3Bucket })
-  const sendRate = createSendRate({ ses: aws.ses, override: config.SES_MAX_SEND_RATE, log: app.log })
+  const owner = `${config.outbox.instanceName}-${randomBytes(4).toString('hex')}`
+  const { leaseMs } = config.outbox
+  const outboxStore = createOutboxStore({ s3: aws.s3, bucket })
+  const sendRate = createSendRate({ ses: aws.ses, override: config.aws.ses.maxSendRate, log: app.log })
   const workerLog = app.log.child({ component: 'outbox' })
   const owed = createOwedChecks({ store: subscribers, clock })
   const outbox = createOutboxWorker<StoredRecord>({
     leases: createLeases({ store: outboxStore, owner, leaseMs, clock, log: workerLog }),
     ports: { deliver: delivery.deliver, isOwed: owed.isOwed, recordFailure: owed.recordFailure },
     rate: sendRate.bucket,
-    scanIntervalMs: config.OUTBOX_SCAN_SECONDS * 1000,
-    maxAttempts: config.SEND_MAX_ATTEMPTS,
-    concurrency: config.SEND_CONCURRENCY,
+    scanIntervalMs: config.outbox.scanIntervalMs,
+    maxAttempts: config.outbox.maxAttempts,
+    concurrency: config.outbox.concurrency,
     log: workerLog,
     clock
   })
@@ -116,24 +118,24 @@ export default fp(async function services (app: FastifyInstance, opts: { config:
     catalog,
     store: subscribers,
     outbox: writer,
-    limits: { cooldownSeconds: config.ADDRESS_COOLDOWN_SECONDS, maxEmails: config.ADDRESS_MAX_EMAILS, windowDays: config.ADDRESS_WINDOW_DAYS },
+    limits: { cooldownMs: config.signup.cooldownMs, maxEmails: config.signup.maxEmails, windowDays: config.signup.windowDays },
     ...(deps.now ? { now: deps.now } : {})
   })
   const formStamps = createFormStamps({
-    secrets: config.tokenSecrets, redis: app.sharedRedis, log: app.log, ...(deps.now ? { now: () => deps.now!().getTime() } : {})
+    secrets: tokenSecrets, redis: app.sharedRedis, log: app.log, ...(deps.now ? { now: () => deps.now!().getTime() } : {})
   })
-  const altcha = config.CAPTCHA === 'altcha'
-    ? (await import('./abuse/altcha.ts')).createAltcha({ secret: config.tokenSecrets[0] as string, s3: aws.s3, bucket: config.s3Bucket })
+  const altcha = config.signup.captcha === 'altcha'
+    ? (await import('./abuse/altcha.ts')).createAltcha({ secret: tokenSecrets[0] as string, s3: aws.s3, bucket })
     : undefined
   app.decorate('services', { config, aws, catalog, links, subscribers, signup, recipientLinks, delivery, outbox, formStamps, ...(altcha ? { altcha } : {}), site })
 
   // The sender starts beside the server, not before it: its SES round trips (the stored template,
   // the account's sending rate) must not hold up serving. Signups queue durably meanwhile.
   let senderStarting: Promise<void> | undefined
-  if (config.SENDER === 'on') {
+  if (config.outbox.sender) {
     app.addHook('onReady', async () => {
       senderStarting = (async () => {
-        if (config.SES_TEMPLATES === 'on') {
+        if (config.aws.ses.templates) {
           await messenger.prepareTemplate(email.sesTemplate).catch(err => {
             app.log.warn({ err: { name: (err as Error).name } }, 'SES would not store the email template: sending the whole email each time (allow ses:GetEmailTemplate and ses:CreateEmailTemplate)')
           })
@@ -150,7 +152,7 @@ export default fp(async function services (app: FastifyInstance, opts: { config:
   app.addHook('preClose', async () => {
     await senderStarting
     sendRate.stop()
-    await outbox.stop(config.SHUTDOWN_GRACE_SECONDS * 1000)
+    await outbox.stop(config.outbox.shutdownGraceMs)
   })
 
   // A presigned URL dies with the credentials that signed it: say so at boot when they are temporary.
@@ -159,7 +161,7 @@ export default fp(async function services (app: FastifyInstance, opts: { config:
   app.addHook('onReady', async () => {
     expiryChecked = credentialsExpiry(aws.s3).then(expiry => {
       if (expiry) {
-        app.log.warn({ credentialsExpireAt: expiry.toISOString(), linkTtlSeconds: config.LINK_TTL_SECONDS },
+        app.log.warn({ credentialsExpireAt: expiry.toISOString(), linkTtlSeconds: config.links.ttlSeconds },
           'the AWS credentials are temporary: download links are shortened to end before the credentials that sign them expire, and the emails state that shorter expiry; use long-lived credentials for links that last LINK_TTL_SECONDS')
       }
     }, () => {})

@@ -26,7 +26,7 @@ export interface FormStampOptions {
 export interface FormStamps {
   issue: () => string
   /** Looks at a stamp without using it up (a 422 lets the visitor correct the address and send it again). */
-  check: (stamp: unknown, minFillSeconds: number) => StampVerdict
+  check: (stamp: unknown, minFillMs: number) => StampVerdict
   /** Marks a stamp used: true the first time, false for a replay (on this instance, or on any with Redis). */
   consume: (stamp: string) => Promise<boolean>
 }
@@ -70,7 +70,7 @@ export function createFormStamps (options: FormStampOptions): FormStamps {
       return `${signed}.${mac(secrets[0] as string, signed).toString('base64url')}`
     },
 
-    check (stamp, minFillSeconds) {
+    check (stamp, minFillMs) {
       if (typeof stamp !== 'string' || stamp === '') return 'missing'
       const parsed = parse(stamp)
       if (!parsed) return 'invalid'
@@ -81,7 +81,7 @@ export function createFormStamps (options: FormStampOptions): FormStamps {
       const age = now() - parsed.issuedAt
       if (age > STAMP_MAX_AGE_MS || age < -60_000) return 'stale'
       if (used.has(parsed.id) || parsed.issuedAt <= forgottenBefore) return 'replayed'
-      return age < minFillSeconds * 1000 ? 'too_fast' : 'ok'
+      return age < minFillMs ? 'too_fast' : 'ok'
     },
 
     async consume (stamp) {

@@ -28,12 +28,12 @@ const PREVIEW_ADDRESS_HASH = '0'.repeat(64)
 
 export default async function adminRoutes (app: App) {
   const { config, catalog, site, aws, delivery } = app.services
-  const adminToken = config.ADMIN_TOKEN
+  const adminToken = config.admin.token
   // Off: no route exists, so every /admin URL is the ordinary 404.
   if (!adminToken) return
 
-  const auth = createAdminAuth({ adminToken, tokenSecrets: config.tokenSecrets, sessionSeconds: config.ADMIN_SESSION_SECONDS })
-  const uploads = createUploads({ s3: aws.s3, bucket: config.s3Bucket, catalog, maxBytes: config.ADMIN_UPLOAD_MAX_BYTES })
+  const auth = createAdminAuth({ adminToken, tokenSecrets: config.links.tokenSecrets, sessionSeconds: config.admin.sessionSeconds })
+  const uploads = createUploads({ s3: aws.s3, bucket: config.aws.s3.bucket, catalog, maxBytes: config.admin.uploadMaxBytes })
   const ctx = (request: FastifyRequest) => ({ site, ...(request.adminSession ? { csrf: auth.csrfToken(request.adminSession) } : {}) })
   const page = (reply: FastifyReply, body: string, status = 200) =>
     reply.code(status).type('text/html; charset=utf-8').send(body)
@@ -102,7 +102,7 @@ export default async function adminRoutes (app: App) {
     const [pointer, versions] = await Promise.all([catalog.read(slug), catalog.versions(slug)])
     const { activated, uploaded } = request.query
     const flash = activated
-      ? `Version ${activated} is now current. Running instances switch within ${config.CATALOG_REFRESH_SECONDS} seconds.`
+      ? `Version ${activated} is now current. Running instances switch within ${config.catalog.refreshMs / 1000} seconds.`
       : uploaded ? `Version ${uploaded} is uploaded and checked. Activate it below when you are ready.` : undefined
     return page(reply, whitepaperPage(ctx(request), { slug, pointer, versions, maxBytes: uploads.maxBytes, ...(flash ? { flash } : {}) }))
   })
@@ -178,7 +178,7 @@ export default async function adminRoutes (app: App) {
   }, async (request, reply) => {
     const { slug } = request.params
     const rendered = await renderPreview(slug)
-    return page(reply, previewPage(ctx(request), { slug, pointer: rendered.pointer, email: rendered.email, from: config.sesFrom }))
+    return page(reply, previewPage(ctx(request), { slug, pointer: rendered.pointer, email: rendered.email, from: config.aws.ses.from }))
   })
 
   app.get('/admin/w/:slug/preview.html', {
@@ -202,7 +202,7 @@ export default async function adminRoutes (app: App) {
   app.get('/admin/signups', {
     schema: { summary: 'Signup counts by status and by day', tags: Tags, response: { 200: HtmlSchema, 303: RedirectSchema, ...Errors } }
   }, async (request, reply) => {
-    const stats = await signupStats({ s3: aws.s3, bucket: config.s3Bucket })
+    const stats = await signupStats({ s3: aws.s3, bucket: config.aws.s3.bucket })
     return page(reply, signupsPage(ctx(request), stats))
   })
 
@@ -217,7 +217,7 @@ export default async function adminRoutes (app: App) {
   }, async (request, reply) => {
     const { status } = request.query
     const day = new Date().toISOString().slice(0, 10)
-    const stream = exportCsv({ s3: aws.s3, bucket: config.s3Bucket, status })
+    const stream = exportCsv({ s3: aws.s3, bucket: config.aws.s3.bucket, status })
     stream.on('error', err => request.log.error({ err }, 'signups export failed midway'))
     request.log.info({ status: status ?? 'all' }, 'admin exported signups')
     return reply

@@ -58,10 +58,10 @@ function sameOrigin (request: FastifyRequest, publicOrigin: string): boolean {
 export async function sessionRoutes (app: App, options: SessionRoutesOptions): Promise<void> {
   const { auth, config, site, ctx, page } = options
   const { aws } = app.services
-  const sessions = createSessionStore({ s3: aws.s3, bucket: config.s3Bucket })
-  const loginLimit = createLoginLimit({ maxFailures: config.ADMIN_LOGIN_MAX_FAILURES, redis: app.sharedRedis })
-  const publicOrigin = new URL(config.publicUrl).origin
-  const cookieOptions = { path: '/admin', httpOnly: true, sameSite: 'strict' as const, secure: config.publicUrl.startsWith('https://'), signed: true }
+  const sessions = createSessionStore({ s3: aws.s3, bucket: config.aws.s3.bucket })
+  const loginLimit = createLoginLimit({ maxFailures: config.admin.loginMaxFailures, redis: app.sharedRedis })
+  const publicOrigin = new URL(config.http.publicUrl).origin
+  const cookieOptions = { path: '/admin', httpOnly: true, sameSite: 'strict' as const, secure: config.http.publicUrl.startsWith('https://'), signed: true }
 
   await app.register(cookie, { secret: auth.cookieSecret })
   app.decorateRequest('adminSession', null)

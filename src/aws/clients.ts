@@ -17,15 +17,15 @@ export interface ClientOptions {
 
 export function createAwsClients (config: Config, options: ClientOptions = {}): AwsClients {
   const common = {
-    region: config.AWS_REGION,
+    region: config.aws.region,
     ...(options.credentials ? { credentials: options.credentials } : {}),
     // Each client retries throttling and 5xx with backoff and jitter (standard mode).
     maxAttempts: 3
   }
   const s3 = new S3Client({
     ...common,
-    ...(config.S3_ENDPOINT ? { endpoint: config.S3_ENDPOINT } : {}),
-    forcePathStyle: config.S3_FORCE_PATH_STYLE,
+    ...(config.aws.s3.endpoint ? { endpoint: config.aws.s3.endpoint } : {}),
+    forcePathStyle: config.aws.s3.forcePathStyle,
     // CRC32 on every small PUT costs CPU and breaks presigned uploads; S3 still checks MD5/TLS.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED'
@@ -34,7 +34,7 @@ export function createAwsClients (config: Config, options: ClientOptions = {}): 
     ...common,
     // The outbox sender retries with its own backoff and records each attempt; no hidden retries.
     maxAttempts: 1,
-    ...(config.SES_ENDPOINT ? { endpoint: config.SES_ENDPOINT } : {})
+    ...(config.aws.ses.endpoint ? { endpoint: config.aws.ses.endpoint } : {})
   })
   return {
     s3,

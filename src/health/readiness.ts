@@ -103,7 +103,7 @@ export default fp(async function readiness (app: FastifyInstance, opts: { timeou
   const registry = createReadiness({ timeoutMs: opts.timeoutMs, log: app.log })
   const { aws, config } = app.services
   // HeadBucket: reachable, credentials valid, bucket exists (needs s3:ListBucket on the bucket).
-  registry.add('s3', signal => aws.s3.send(new HeadBucketCommand({ Bucket: config.s3Bucket }), { abortSignal: signal }))
+  registry.add('s3', signal => aws.s3.send(new HeadBucketCommand({ Bucket: config.aws.s3.bucket }), { abortSignal: signal }))
   // GetAccount: reachable and credentials valid (needs ses:GetAccount).
   registry.add('ses', signal => aws.ses.send(new GetAccountCommand({}), { abortSignal: signal }))
   app.decorate('readiness', registry)

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net'
 import type { Server } from 'node:http'
 import { resolve } from 'node:path'
 import type { AwsCredentialIdentity } from '@aws-sdk/types'
-import type { Config } from '../config.ts'
+import { reconfigure, type Config } from '../config.ts'
 import { makeS3rverRealistic } from './s3rver-realism.ts'
 
 export const LOCAL_CREDENTIALS: AwsCredentialIdentity = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }
@@ -63,17 +63,18 @@ async function assertPortFree (port: number, setting: string): Promise<void> {
 }
 
 export async function startLocalStack (config: Config): Promise<LocalStack> {
-  await assertPortFree(config.LOCAL_S3_PORT, 'LOCAL_S3_PORT')
-  await assertPortFree(config.LOCAL_SES_PORT, 'LOCAL_SES_PORT')
-  const dataDir = resolve(config.LOCAL_DATA_DIR, 's3')
+  const { local } = config
+  await assertPortFree(local.s3Port, 'LOCAL_S3_PORT')
+  await assertPortFree(local.sesPort, 'LOCAL_SES_PORT')
+  const dataDir = resolve(local.dataDir, 's3')
   await mkdir(dataDir, { recursive: true })
   const { default: S3rver } = await import('s3rver')
   const s3 = new S3rver({
     address: '127.0.0.1',
-    port: config.LOCAL_S3_PORT,
+    port: local.s3Port,
     directory: dataDir,
     silent: true,
-    configureBuckets: [{ name: config.s3Bucket, configs: [LOCAL_CORS] }]
+    configureBuckets: [{ name: config.aws.s3.bucket, configs: [LOCAL_CORS] }]
   })
   makeS3rverRealistic(s3 as never)
   const s3Address = await s3.run()
@@ -84,7 +85,7 @@ export async function startLocalStack (config: Config): Promise<LocalStack> {
   const startSes = sesModule.default.default
   let ses: Server
   try {
-    ses = await startSes({ host: '127.0.0.1', port: config.LOCAL_SES_PORT }) as Server
+    ses = await startSes({ host: '127.0.0.1', port: local.sesPort }) as Server
   } catch (err) {
     await s3.close()
     throw err
@@ -92,13 +93,10 @@ export async function startLocalStack (config: Config): Promise<LocalStack> {
   const sesPort = listening(ses)
   const sesUrl = `http://localhost:${sesPort}`
   return {
-    config: {
-      ...config,
-      tokenSecrets: config.tokenSecrets.length > 0 ? config.tokenSecrets : [await localTokenSecret(config.LOCAL_DATA_DIR)],
-      S3_ENDPOINT: `http://localhost:${s3Address.port}`,
-      S3_FORCE_PATH_STYLE: true,
-      SES_ENDPOINT: sesUrl
-    },
+    config: reconfigure(config, {
+      ...emulatorEndpoints(s3Address.port, sesPort),
+      ...(config.links.tokenSecrets.length > 0 ? {} : { TOKEN_SECRET: await localTokenSecret(local.dataDir) })
+    }),
     credentials: LOCAL_CREDENTIALS,
     inboxUrl: `${sesUrl}/`,
     async close () {
@@ -106,6 +104,11 @@ export async function startLocalStack (config: Config): Promise<LocalStack> {
       await s3.close()
     }
   }
+}
+
+/** The settings that point the AWS clients at the emulators (path-style: s3rver has no bucket subdomains). */
+export function emulatorEndpoints (s3Port: number, sesPort: number) {
+  return { S3_ENDPOINT: `http://localhost:${s3Port}`, S3_FORCE_PATH_STYLE: 'true', SES_ENDPOINT: `http://localhost:${sesPort}` }
 }
 
 /** A secret kept in the data folder, so links in local emails keep working across restarts. */

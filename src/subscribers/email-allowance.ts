@@ -3,8 +3,8 @@
 import type { SubscriberRecord } from './store.ts'
 
 export interface EmailLimits {
-  /** at most one email per address per this many seconds, for everyone (0: off) */
-  cooldownSeconds: number
+  /** at most one email per address per this many ms, for everyone (0: off) */
+  cooldownMs: number
   /** emails an address that has not confirmed gets per window (0: no cap) */
   maxEmails: number
   windowDays: number
@@ -31,7 +31,7 @@ function emailsSince (record: SubscriberRecord, since: number): number {
  */
 export function emailAllowance (record: SubscriberRecord, at: number, limits: EmailLimits): Allowance {
   if (record.status === 'suppressed') return { outcome: 'suppressed', returning: false }
-  if (limits.cooldownSeconds > 0 && emailsSince(record, at - limits.cooldownSeconds * 1000) > 0) {
+  if (limits.cooldownMs > 0 && emailsSince(record, at - limits.cooldownMs) > 0) {
     return { outcome: 'cooldown', returning: false }
   }
   const windowStart = at - limits.windowDays * DAY_MS

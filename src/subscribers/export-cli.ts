@@ -59,7 +59,7 @@ export async function runSignupsCli (argv: string[], env: Record<string, string 
   const partial = out ? `${out}.partial` : undefined
   let rows = 0
   try {
-    const csv = exportCsv({ s3: aws.s3, bucket: runtime.config.s3Bucket, status: status as SubscriberStatus | undefined }, () => { rows++ })
+    const csv = exportCsv({ s3: aws.s3, bucket: runtime.config.aws.s3.bucket, status: status as SubscriberStatus | undefined }, () => { rows++ })
     if (partial && out) {
       await pipeline(csv, createWriteStream(partial, { mode: 0o600 }))
       await rename(partial, out)

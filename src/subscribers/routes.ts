@@ -40,7 +40,7 @@ export default async function subscribeRoutes (app: App) {
       if (!pointer) return undefined
       const email = typeof body.email === 'string' ? body.email.slice(0, 254) : ''
       const embed = body.embed === '1'
-      if (embed) allowFraming(reply, config.formOrigins)
+      if (embed) allowFraming(reply, config.http.formOrigins)
       reply.headers(FORM_PAGE_HEADERS)
       return landingPage({ site, embed }, { pointer, email, error: { field: problem.field ?? '', message: problem.message }, stamp: formStamps.issue(), captcha: altcha !== undefined })
     }
@@ -69,7 +69,7 @@ export default async function subscribeRoutes (app: App) {
     config: { rateLimit: perIpPerMinute(app) },
     // Before the body is even read: a page on another site may not post the form.
     onRequest: async request => {
-      if (formOrigin(request.headers, config.formOrigins) === 'cross-site') {
+      if (formOrigin(request.headers, config.http.formOrigins) === 'cross-site') {
         request.log.info('form post from another site refused')
         throw new DomainError('cross_site_form', 'This form can only be sent from our own pages. Open the form on our site and send it from there.', 403)
       }
@@ -88,10 +88,10 @@ export default async function subscribeRoutes (app: App) {
     const stamp = request.body.stamp
     let bot = request.body.website
       ? 'honeypot'
-      : config.BOT_MIN_FILL_SECONDS > 0 ? botStamp(formStamps.check(stamp, config.BOT_MIN_FILL_SECONDS)) : undefined
+      : config.signup.botMinFillMs > 0 ? botStamp(formStamps.check(stamp, config.signup.botMinFillMs)) : undefined
     // A stamp is used up by the first valid address sent with it (a typo's 422 leaves it usable):
     // one page view, one signup, on every instance when Redis is shared.
-    if (!bot && config.BOT_MIN_FILL_SECONDS > 0) {
+    if (!bot && config.signup.botMinFillMs > 0) {
       parseAddress(request.body.email)
       if (!await formStamps.consume(stamp as string)) bot = 'stamp_replayed'
     }

@@ -29,7 +29,7 @@ const PAGE = { tags: ['pages'], produces: ['text/html'] }
 
 export default async function webRoutes (app: App) {
   const { catalog, site, formStamps, config } = app.services
-  const captcha = config.CAPTCHA === 'altcha'
+  const captcha = config.signup.captcha === 'altcha'
 
   app.get('/', { schema: { ...PAGE, summary: 'Landing page of the default whitepaper', response: { 200: HtmlSchema } } }, async (_request, reply) => {
     const pointer = await catalog.require(DEFAULT_SLUG)
@@ -44,14 +44,14 @@ export default async function webRoutes (app: App) {
   // The form alone, to be framed by the marketer's own pages (FORM_ORIGINS): no JavaScript needed there.
   app.get('/embed/:slug', { schema: { ...PAGE, summary: 'The form of a whitepaper, for an iframe on a FORM_ORIGINS page', params: SlugParamsSchema, response: { 200: HtmlSchema } } }, async (request, reply) => {
     const pointer = await catalog.require(request.params.slug)
-    return allowFraming(reply, config.formOrigins).type('text/html; charset=utf-8').headers(FORM_PAGE_HEADERS)
+    return allowFraming(reply, config.http.formOrigins).type('text/html; charset=utf-8').headers(FORM_PAGE_HEADERS)
       .send(landingPage({ site, embed: true }, { pointer, stamp: formStamps.issue(), captcha }))
   })
 
   app.get('/thanks', { schema: { ...PAGE, summary: 'Thank-you page after a form post', querystring: ThanksQuerySchema, response: { 200: HtmlSchema } } }, async (request, reply) => {
     const pointer = await catalog.current(request.query.slug ?? DEFAULT_SLUG).catch(() => null)
     const embed = request.query.embed === '1'
-    if (embed) allowFraming(reply, config.formOrigins)
+    if (embed) allowFraming(reply, config.http.formOrigins)
     return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(thanksPage({ site, embed }, pointer))
   })
 

@@ -58,14 +58,14 @@ export interface SesWebhookOptions {
 
 export default async function sesWebhook (app: App, opts: SesWebhookOptions = {}) {
   const { config, subscribers, outbox, aws } = app.services
-  const topics = new Set(config.SNS_TOPIC_ARNS.split(',').map(s => s.trim()).filter(Boolean))
+  const topics = new Set(config.webhook.snsTopicArns)
   if (topics.size === 0) return
   const validator = opts.validator ?? new SnsPayloadValidator()
   const confirm = opts.confirm ?? (async (url: string) => {
     const res = await fetch(url, { signal: AbortSignal.timeout(10_000) })
     if (!res.ok) throw new Error(`SubscribeURL answered ${res.status}`)
   })
-  const processed = createProcessedMessages({ s3: aws.s3, bucket: config.s3Bucket })
+  const processed = createProcessedMessages({ s3: aws.s3, bucket: config.aws.s3.bucket })
 
   // Machines call this route: errors are JSON whatever the request says it accepts.
   app.setErrorHandler((err, request, reply) => replyWithError(err, request, reply, { site: app.services.site, json: true }))

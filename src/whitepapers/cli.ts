@@ -135,8 +135,8 @@ export async function runWhitepaperCli (argv: string[], env: Record<string, stri
       io.err(`${path} is not a file`)
       return 1
     }
-    if (info.size > config.ADMIN_UPLOAD_MAX_BYTES) {
-      io.err(`${path} is ${formatBytes(info.size)}; the limit is ${formatBytes(config.ADMIN_UPLOAD_MAX_BYTES)} (ADMIN_UPLOAD_MAX_BYTES) [file_too_large]`)
+    if (info.size > config.admin.uploadMaxBytes) {
+      io.err(`${path} is ${formatBytes(info.size)}; the limit is ${formatBytes(config.admin.uploadMaxBytes)} (ADMIN_UPLOAD_MAX_BYTES) [file_too_large]`)
       return 1
     }
     file = { path, info }
@@ -146,7 +146,7 @@ export async function runWhitepaperCli (argv: string[], env: Record<string, stri
   const aws = createAwsClients(runtime.config, runtime.clientOptions)
   let bar: ReturnType<typeof progressBar>
   try {
-    const catalog = createCatalog({ s3: aws.s3, bucket: runtime.config.s3Bucket, refreshMs: 0 })
+    const catalog = createCatalog({ s3: aws.s3, bucket: runtime.config.aws.s3.bucket, refreshMs: 0 })
     const slug = parsed.values.slug ?? DEFAULT_SLUG
     if (command === 'list') return await list(catalog, parsed.values.slug, io)
     if (command === 'show') {
@@ -165,7 +165,7 @@ export async function runWhitepaperCli (argv: string[], env: Record<string, stri
       if (before?.version === pointer.version) {
         io.out(`${slug} version ${pointer.version} ("${printable(pointer.title)}") was already current; nothing changed`)
       } else {
-        io.out(`activated ${slug} version ${pointer.version} ("${printable(pointer.title)}", ${printable(pointer.filename)}, ${formatBytes(pointer.size)})${before ? `; it replaces ${before.version}` : ''}. Running instances switch within CATALOG_REFRESH_SECONDS (${config.CATALOG_REFRESH_SECONDS} s)`)
+        io.out(`activated ${slug} version ${pointer.version} ("${printable(pointer.title)}", ${printable(pointer.filename)}, ${formatBytes(pointer.size)})${before ? `; it replaces ${before.version}` : ''}. Running instances switch within CATALOG_REFRESH_SECONDS (${config.catalog.refreshMs / 1000} s)`)
       }
       return 0
     }
@@ -176,7 +176,7 @@ export async function runWhitepaperCli (argv: string[], env: Record<string, stri
       slug,
       source,
       filename: basename(path),
-      maxBytes: config.ADMIN_UPLOAD_MAX_BYTES,
+      maxBytes: config.admin.uploadMaxBytes,
       ...(bar ? { onProgress: (loaded: number, total: number) => bar?.update(loaded, total) } : {}),
       ...(parsed.values.title !== undefined ? { title: parsed.values.title } : {}),
       ...(parsed.values.description !== undefined ? { description: parsed.values.description } : {})

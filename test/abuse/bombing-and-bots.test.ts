@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises'
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3'
 import t from 'tap'
 import { buildApp, type App } from '../../src/app.ts'
+import { reconfigure } from '../../src/config.ts'
 import { hashAddress } from '../../src/subscribers/address.ts'
 import type { SubscriberRecord } from '../../src/subscribers/store.ts'
 import { eventually, sentEmails, startEmulators, type StoredEmail } from '../helper.ts'
@@ -18,9 +19,9 @@ const app = await buildApp(stack.config, { clientOptions: { credentials: stack.c
 t.teardown(() => app.close())
 await app.services.catalog.publish({ bytes: SAMPLE, filename: 'Guide.pdf', title: 'The Guide' })
 
-const s3 = new S3Client({ region: 'us-east-1', endpoint: stack.config.S3_ENDPOINT, forcePathStyle: true, credentials: stack.credentials })
+const s3 = new S3Client({ region: 'us-east-1', endpoint: stack.config.aws.s3.endpoint, forcePathStyle: true, credentials: stack.credentials })
 t.teardown(() => s3.destroy())
-const bucket = stack.config.s3Bucket
+const bucket = stack.config.aws.s3.bucket
 
 /** A fresh address per test: the SES emulator's store is shared by every test in this process. */
 const unique = (name: string) => `${name}-${randomUUID().slice(0, 8)}@example.com`
@@ -75,7 +76,7 @@ async function loadForm (target: App, ip: string): Promise<string> {
 
 /** Polls (no fixed sleep) until the stamp is older than BOT_MIN_FILL_SECONDS, as a person's would be. */
 async function ripe (stamp: string): Promise<void> {
-  await eventually(() => app.services.formStamps.check(stamp, MIN_FILL_SECONDS) === 'ok' || undefined, { timeoutMs: (MIN_FILL_SECONDS + 3) * 1000, intervalMs: 100 })
+  await eventually(() => app.services.formStamps.check(stamp, MIN_FILL_SECONDS * 1000) === 'ok' || undefined, { timeoutMs: (MIN_FILL_SECONDS + 3) * 1000, intervalMs: 100 })
 }
 
 const post = (target: App, ip: string, fields: Record<string, string>, ua = 'Mozilla/5.0 (bombing test)') =>
@@ -168,7 +169,7 @@ t.test('bots: honeypot and too-fast submissions get a person\'s answer, and no r
 })
 
 t.test('the per-IP rate limit: 429 with Retry-After and a friendly page for form posts; other IPs unaffected', async t => {
-  const limited = await buildApp({ ...stack.config, RATE_LIMIT_PER_IP_PER_MINUTE: 3, BOT_MIN_FILL_SECONDS: 0 }, { clientOptions: { credentials: stack.credentials } }, { logger: false })
+  const limited = await buildApp(reconfigure(stack.config, { RATE_LIMIT_PER_IP_PER_MINUTE: '3', BOT_MIN_FILL_SECONDS: '0' }), { clientOptions: { credentials: stack.credentials } }, { logger: false })
   t.teardown(() => limited.close())
   const ip = '203.0.113.50'
   const allowed = [unique('first'), unique('second'), unique('third')]

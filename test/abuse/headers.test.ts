@@ -50,7 +50,7 @@ function assertNoInlineScript (t: Test, body: string, label: string) {
   t.ok(sources.every(src => /^\/assets\/[a-z-]+\.js$/.test(src)), `${label}: scripts come from this origin's /assets (${sources.join(', ') || 'none'})`)
 }
 
-const SECRETS = testConfig().tokenSecrets
+const SECRETS = testConfig().links.tokenSecrets
 const tokens = createTokenSigner(SECRETS)
 const HASH = hashAddress('jane@example.com')
 const confirmToken = tokens.sign({ purpose: 'confirm', addressHash: HASH, slug: 'default', expiresAt: Math.floor(Date.now() / 1000) + 3600 })
@@ -148,9 +148,9 @@ t.test('ALTCHA round trip: a solved challenge is accepted once; a replay, a tamp
   const app: App = await buildApp(stack.config, { clientOptions: { credentials: stack.credentials } }, { logger: false })
   t.teardown(() => app.close())
   await app.services.catalog.publish({ bytes: SAMPLE, filename: 'Guide.pdf', title: 'The Guide' })
-  const s3 = new S3Client({ region: 'us-east-1', endpoint: stack.config.S3_ENDPOINT, forcePathStyle: true, credentials: stack.credentials })
+  const s3 = new S3Client({ region: 'us-east-1', endpoint: stack.config.aws.s3.endpoint, forcePathStyle: true, credentials: stack.credentials })
   t.teardown(() => s3.destroy())
-  const bucket = stack.config.s3Bucket
+  const bucket = stack.config.aws.s3.bucket
   const keys = async (prefix: string) => ((await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }))).Contents ?? []).map(o => o.Key ?? '')
   const exists = (address: string) => s3.send(new GetObjectCommand({ Bucket: bucket, Key: `subscribers/${hashAddress(address)}.json` })).then(() => true, () => false)
   const unique = (name: string) => `${name}-${randomUUID().slice(0, 8)}@example.com`

@@ -34,7 +34,7 @@ interface Row {
   check?: (t: Test, body: string) => void
 }
 
-const SECRETS = testConfig().tokenSecrets
+const SECRETS = testConfig().links.tokenSecrets
 const SNS = { SNS_TOPIC_ARNS: 'arn:aws:sns:us-east-1:123456789012:t' }
 const BOTS = { BOT_MIN_FILL_SECONDS: '5' }
 const TEXT = { 'content-type': 'text/plain' }

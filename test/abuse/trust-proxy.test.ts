@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises'
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import t from 'tap'
 import { buildApp, type App } from '../../src/app.ts'
-import type { Config } from '../../src/config.ts'
+import { reconfigure } from '../../src/config.ts'
 import { hashAddress } from '../../src/subscribers/address.ts'
 import type { SubscriberRecord } from '../../src/subscribers/store.ts'
 import { startEmulators, testConfig } from '../helper.ts'
@@ -15,11 +15,11 @@ const SAMPLE = await readFile(new URL('../../scripts/sample-whitepaper.pdf', imp
 const LIMIT = 3
 
 const stack = await startEmulators(t, { BOT_MIN_FILL_SECONDS: '0', ADDRESS_COOLDOWN_SECONDS: '0' })
-const s3 = new S3Client({ region: 'us-east-1', endpoint: stack.config.S3_ENDPOINT, forcePathStyle: true, credentials: stack.credentials })
+const s3 = new S3Client({ region: 'us-east-1', endpoint: stack.config.aws.s3.endpoint, forcePathStyle: true, credentials: stack.credentials })
 t.teardown(() => s3.destroy())
 
 async function appWith (trustProxy: string): Promise<App> {
-  const config: Config = { ...stack.config, TRUST_PROXY: trustProxy, RATE_LIMIT_PER_IP_PER_MINUTE: LIMIT }
+  const config = reconfigure(stack.config, { TRUST_PROXY: trustProxy, RATE_LIMIT_PER_IP_PER_MINUTE: String(LIMIT) })
   const app = await buildApp(config, { clientOptions: { credentials: stack.credentials } }, { logger: false })
   t.teardown(() => app.close())
   return app
@@ -31,7 +31,7 @@ await setup.services.catalog.publish({ bytes: SAMPLE, filename: 'Guide.pdf', tit
 const unique = () => `proxy-${randomUUID().slice(0, 8)}@example.com`
 
 async function signupIps (address: string): Promise<string[]> {
-  const res = await s3.send(new GetObjectCommand({ Bucket: stack.config.s3Bucket, Key: `subscribers/${hashAddress(address)}.json` }))
+  const res = await s3.send(new GetObjectCommand({ Bucket: stack.config.aws.s3.bucket, Key: `subscribers/${hashAddress(address)}.json` }))
   return (JSON.parse(await res.Body!.transformToString()) as SubscriberRecord).signups.map(s => s.ip)
 }
 

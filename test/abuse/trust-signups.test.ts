@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises'
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3'
 import t from 'tap'
 import { buildApp, type App } from '../../src/app.ts'
+import { reconfigure } from '../../src/config.ts'
 import { hashAddress } from '../../src/subscribers/address.ts'
 import type { SubscriberRecord } from '../../src/subscribers/store.ts'
 import { eventually, sentEmails, startEmulators, type StoredEmail } from '../helper.ts'
@@ -12,14 +13,14 @@ import { FORM, form } from './support.ts'
 
 const SAMPLE = await readFile(new URL('../../scripts/sample-whitepaper.pdf', import.meta.url))
 const stack = await startEmulators(t, { ADDRESS_COOLDOWN_SECONDS: '0', ADDRESS_MAX_EMAILS: '3', ADDRESS_WINDOW_DAYS: '30', RATE_LIMIT_PER_IP_PER_MINUTE: '0' })
-const app = await buildApp({ ...stack.config, FORM_ORIGINS: 'https://www.marketer.example', formOrigins: [new URL(stack.config.publicUrl).origin, 'https://www.marketer.example'] },
+const app = await buildApp(reconfigure(stack.config, { FORM_ORIGINS: 'https://www.marketer.example' }),
   { clientOptions: { credentials: stack.credentials } }, { logger: false })
 t.teardown(() => app.close())
 await app.services.catalog.publish({ bytes: SAMPLE, filename: 'Guide.pdf', title: 'The Guide' })
 
-const s3 = new S3Client({ region: 'us-east-1', endpoint: stack.config.S3_ENDPOINT, forcePathStyle: true, credentials: stack.credentials })
+const s3 = new S3Client({ region: 'us-east-1', endpoint: stack.config.aws.s3.endpoint, forcePathStyle: true, credentials: stack.credentials })
 t.teardown(() => s3.destroy())
-const bucket = stack.config.s3Bucket
+const bucket = stack.config.aws.s3.bucket
 const unique = (name: string) => `${name}-${randomUUID().slice(0, 8)}@example.com`
 
 async function recordOf (address: string): Promise<SubscriberRecord> {
@@ -107,11 +108,11 @@ t.test('unsubscribed stays unsubscribed: one email per window, worded for it, an
 })
 
 t.test('a form stamp is single-use: replayed for another address, it is treated like a bot', async t => {
-  const strict = await buildApp({ ...stack.config, BOT_MIN_FILL_SECONDS: 1 }, { clientOptions: { credentials: stack.credentials } }, { logger: false })
+  const strict = await buildApp(reconfigure(stack.config, { BOT_MIN_FILL_SECONDS: '1' }), { clientOptions: { credentials: stack.credentials } }, { logger: false })
   t.teardown(() => strict.close())
   const page = await strict.inject({ method: 'GET', url: '/' })
   const stamp = /name="stamp" value="([^"]+)"/.exec(page.body)?.[1] as string
-  await eventually(() => strict.services.formStamps.check(stamp, 1) === 'ok' || undefined, { timeoutMs: 5000, intervalMs: 100 })
+  await eventually(() => strict.services.formStamps.check(stamp, 1000) === 'ok' || undefined, { timeoutMs: 5000, intervalMs: 100 })
   const first = unique('first')
   const typo = await post(strict, { email: 'first@@example.com', stamp })
   t.equal(typo.statusCode, 422, 'a typo...')
@@ -120,7 +121,7 @@ t.test('a form stamp is single-use: replayed for another address, it is treated 
   for (const address of others) t.equal((await post(strict, { email: address, stamp }, '198.51.100.99')).statusCode, 303, 'the replay gets a person\'s answer')
   t.equal((await emailsTo(first)).length, 1)
   for (const address of others) t.same(await emailsTo(address), [], 'but no email')
-  t.equal(strict.services.formStamps.check(stamp, 1), 'replayed')
+  t.equal(strict.services.formStamps.check(stamp, 1000), 'replayed')
 })
 
 t.test('another site cannot post the form (403 page); FORM_ORIGINS and our own pages can, scripts are judged by the other limits', async t => {
@@ -131,7 +132,7 @@ t.test('another site cannot post the form (403 page); FORM_ORIGINS and our own p
     ['Origin: null from a cross-site frame', { origin: 'null', 'sec-fetch-site': 'cross-site' }, 403],
     ['our no-referrer page in an old browser (Origin: null, same-origin)', { origin: 'null', 'sec-fetch-site': 'same-origin' }, 303],
     ['cross-site without Origin', { 'sec-fetch-site': 'cross-site' }, 403],
-    ['our own page', { origin: new URL(stack.config.publicUrl).origin, 'sec-fetch-site': 'same-origin' }, 303],
+    ['our own page', { origin: new URL(stack.config.http.publicUrl).origin, 'sec-fetch-site': 'same-origin' }, 303],
     ['the host the browser addressed', { origin: 'http://127.0.0.1:3000', host: '127.0.0.1:3000', 'sec-fetch-site': 'same-origin' }, 303],
     ['a FORM_ORIGINS page', { origin: 'https://www.marketer.example', 'sec-fetch-site': 'cross-site' }, 303],
     ['a script (neither header)', {}, 303]
@@ -153,7 +154,7 @@ t.test('another site cannot post the form (403 page); FORM_ORIGINS and our own p
 t.test('/embed/<slug> may be framed by FORM_ORIGINS pages only; every other page refuses frames', async t => {
   const embed = await app.inject({ method: 'GET', url: '/embed/default' })
   t.equal(embed.statusCode, 200)
-  t.match(embed.headers['content-security-policy'], `frame-ancestors 'self' ${new URL(stack.config.publicUrl).origin} https://www.marketer.example;`)
+  t.match(embed.headers['content-security-policy'], `frame-ancestors 'self' ${new URL(stack.config.http.publicUrl).origin} https://www.marketer.example;`)
   t.notOk(embed.headers['x-frame-options'], 'no X-Frame-Options to contradict it')
   t.match(embed.body, '<input type="hidden" name="embed" value="1">')
   t.notMatch(embed.body, 'class="site"', 'the form alone')

@@ -189,7 +189,7 @@ t.test('log in, upload through the presigned POST with a progress bar, activate;
 
   t.same(problems, [], 'no CSP violation or script error on the admin pages')
   t.same(visitorProblems, [], 'none on the landing page')
-  t.same([...contacted].sort(), [base, new URL(stack.config.S3_ENDPOINT ?? '').origin].sort(), 'the browser talked to the app and the bucket only')
+  t.same([...contacted].sort(), [base, new URL(stack.config.aws.s3.endpoint ?? '').origin].sort(), 'the browser talked to the app and the bucket only')
 })
 
 t.test('the page shows the server refusing an upload that is not a PDF; it never becomes a version', async t => {

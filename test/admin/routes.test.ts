@@ -25,8 +25,8 @@ function pdf (size: number, mark: string): Buffer {
 }
 
 const stack = await startEmulators(t, { ADMIN_TOKEN: TOKEN, ADMIN_UPLOAD_MAX_BYTES: '65536' })
-const bucket = stack.config.s3Bucket
-const s3 = new S3Client({ region: 'us-east-1', endpoint: stack.config.S3_ENDPOINT ?? '', forcePathStyle: true, credentials: stack.credentials })
+const bucket = stack.config.aws.s3.bucket
+const s3 = new S3Client({ region: 'us-east-1', endpoint: stack.config.aws.s3.endpoint ?? '', forcePathStyle: true, credentials: stack.credentials })
 t.teardown(() => s3.destroy())
 // Everything the app logs, to check at the end that no address or secret got there.
 let logs = ''

@@ -3,14 +3,15 @@
 import { createHash } from 'node:crypto'
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3'
 import t from 'tap'
+import { reconfigure } from '../../src/config.ts'
 import { build, startEmulators } from '../helper.ts'
 
 const TOKEN = 'sessions-admin-token-0123456789'
 
 const stack = await startEmulators(t, { ADMIN_TOKEN: TOKEN })
-const config = { ...stack.config, SENDER: 'off' as const }
-const bucket = config.s3Bucket
-const s3 = new S3Client({ region: 'us-east-1', endpoint: config.S3_ENDPOINT ?? '', forcePathStyle: true, credentials: stack.credentials })
+const config = reconfigure(stack.config, { SENDER: 'off' })
+const bucket = config.aws.s3.bucket
+const s3 = new S3Client({ region: 'us-east-1', endpoint: config.aws.s3.endpoint ?? '', forcePathStyle: true, credentials: stack.credentials })
 t.teardown(() => s3.destroy())
 // Two instances behind one load balancer: same settings, same bucket, no memory shared.
 const a = await build(t, config, { clientOptions: { credentials: stack.credentials } })
@@ -49,7 +50,7 @@ t.test('a log-in records a session that every instance honours', async t => {
   t.same((await sessionKeys()).filter(k => !before.includes(k)), [key], 'one record, keyed by the nonce\'s sha256')
   const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))
   const record = JSON.parse(await res.Body?.transformToString() ?? '{}') as { issuedAt: number, expiresAt: number }
-  t.equal(record.expiresAt - record.issuedAt, config.ADMIN_SESSION_SECONDS, 'holding its expiry')
+  t.equal(record.expiresAt - record.issuedAt, config.admin.sessionSeconds, 'holding its expiry')
   t.equal((await b.inject({ url: '/admin', headers: { cookie } })).statusCode, 200, 'the other instance accepts the cookie')
   const ticket = await b.inject({
     method: 'POST', url: '/admin/w/default/uploads', headers: { cookie, accept: 'application/json', 'x-csrf-token': csrf }, payload: { filename: 'x.pdf', size: 1000 }

@@ -9,11 +9,11 @@ import { emailTo, launchBrowser, listen, newPage, recipientPaths, SAMPLE, startS
 
 const site = await startSite(t)
 const browser = await launchBrowser(t)
-const s3 = new S3Client({ region: 'us-east-1', endpoint: site.stack.config.S3_ENDPOINT, forcePathStyle: true, credentials: site.stack.credentials })
+const s3 = new S3Client({ region: 'us-east-1', endpoint: site.stack.config.aws.s3.endpoint, forcePathStyle: true, credentials: site.stack.credentials })
 t.teardown(() => s3.destroy())
 
 async function status (address: string): Promise<SubscriberRecord['status']> {
-  const res = await s3.send(new GetObjectCommand({ Bucket: site.stack.config.s3Bucket, Key: `subscribers/${hashAddress(address)}.json` }))
+  const res = await s3.send(new GetObjectCommand({ Bucket: site.stack.config.aws.s3.bucket, Key: `subscribers/${hashAddress(address)}.json` }))
   return (JSON.parse(await res.Body!.transformToString()) as SubscriberRecord).status
 }
 
@@ -76,7 +76,7 @@ t.test('a fresh link: the browser follows the redirect and downloads the PDF, se
   ])
   t.equal(redirects.length, 1)
   const location = new URL(redirects[0]!.location)
-  t.equal(location.origin, new URL(site.stack.config.S3_ENDPOINT!).origin, 'straight to the bucket')
+  t.equal(location.origin, new URL(site.stack.config.aws.s3.endpoint!).origin, 'straight to the bucket')
   t.equal(download.url(), location.href)
   t.equal(download.suggestedFilename(), 'guide.pdf', 'under the whitepaper\'s real file name')
   t.same(await readFile(await download.path()), SAMPLE)

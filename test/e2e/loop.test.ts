@@ -6,6 +6,7 @@ import t, { type Test } from 'tap'
 import { CONSENT_TEXT, CONSENT_VERSION } from '../../src/subscribers/consent.ts'
 import type { DeliveryLog } from '../../src/outbox/store.ts'
 import type { SubscriberRecord } from '../../src/subscribers/store.ts'
+import { reconfigure } from '../../src/config.ts'
 import { build, eventually, extractLink, sentEmails, startEmulators, type StoredEmail } from '../helper.ts'
 
 const TITLE = 'Loop Test: Presigned Links'
@@ -27,8 +28,8 @@ const stack = await startEmulators(t, {
   BOT_MIN_FILL_SECONDS: '0',
   RATE_LIMIT_PER_IP_PER_MINUTE: '0'
 })
-const bucket = stack.config.s3Bucket
-const s3Endpoint = stack.config.S3_ENDPOINT ?? ''
+const bucket = stack.config.aws.s3.bucket
+const s3Endpoint = stack.config.aws.s3.endpoint ?? ''
 const s3 = new S3Client({ region: 'us-east-1', endpoint: s3Endpoint, forcePathStyle: true, credentials: stack.credentials })
 t.teardown(() => s3.destroy())
 
@@ -204,7 +205,7 @@ t.test('the emailed link works until LINK_TTL_SECONDS have passed, then S3 answe
   // the email is the one a visitor got 56 s ago, signed as the real flow signs it, so its link
   // expires about 4 s from now, judged by the S3 emulator's own clock.
   const behindMs = 56_000
-  const past = await build(t, { ...stack.config, LINK_TTL_SECONDS: 60 }, {
+  const past = await build(t, reconfigure(stack.config, { LINK_TTL_SECONDS: '60' }), {
     clientOptions: { credentials: stack.credentials },
     now: () => new Date(Date.now() - behindMs)
   })

@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto'
 import t from 'tap'
 import type { WhitepaperPointer } from '../../src/whitepapers/catalog.ts'
+import { reconfigure } from '../../src/config.ts'
 import { build, eventually, extractLink, sentEmails, startEmulators, type StoredEmail } from '../helper.ts'
 
 const REFRESH_SECONDS = 1
@@ -22,7 +23,7 @@ const stack = await startEmulators(t, {
 const clientOptions = { clientOptions: { credentials: stack.credentials } }
 // The instance visitors use (it sends the emails), and the one a marketer publishes through.
 const visitors = await build(t, stack.config, clientOptions)
-const publisher = await build(t, { ...stack.config, SENDER: 'off' }, clientOptions)
+const publisher = await build(t, reconfigure(stack.config, { SENDER: 'off' }), clientOptions)
 const catalog = publisher.services.catalog
 
 const v1 = { bytes: pdf('first edition'), filename: 'report.pdf', title: 'The Report, 1st edition', description: 'First.' }

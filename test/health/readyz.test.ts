@@ -4,7 +4,7 @@ import t from 'tap'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { buildApp } from '../../src/app.ts'
-import type { Config } from '../../src/config.ts'
+import { reconfigure, type Config } from '../../src/config.ts'
 import { isolateNetwork, startEmulators, type Teardown } from '../helper.ts'
 
 async function appFor (t: Teardown, config: Config, credentials: { accessKeyId: string, secretAccessKey: string }) {
@@ -48,7 +48,7 @@ t.test('ready: S3 and SES both answer', async t => {
 t.test('a missing bucket: 503 names S3 and the error, nothing else', async t => {
   isolateNetwork(t)
   const stack = await startEmulators(t)
-  const app = await appFor(t, { ...stack.config, s3Bucket: 'no-such-leadlink-bucket' }, stack.credentials)
+  const app = await appFor(t, reconfigure(stack.config, { S3_BUCKET: 'no-such-leadlink-bucket', SES_FROM: 'hello@leadlink.test' }), stack.credentials)
   const res = await app.inject({ url: '/readyz' })
   t.equal(res.statusCode, 503)
   t.same(res.json(), { status: 'unavailable', checks: { s3: 'failed', ses: 'ok' }, errors: { s3: 'NotFound' } })
@@ -59,7 +59,7 @@ t.test('SES hangs: the check times out after READY_TIMEOUT_MS instead of hanging
   isolateNetwork(t)
   const stack = await startEmulators(t)
   const ses = await hangingSes(t)
-  const app = await appFor(t, { ...stack.config, SES_ENDPOINT: ses.url, READY_TIMEOUT_MS: 300 }, stack.credentials)
+  const app = await appFor(t, reconfigure(stack.config, { SES_ENDPOINT: ses.url, READY_TIMEOUT_MS: '300' }), stack.credentials)
   await app.ready()
   t.same((await app.inject({ url: '/readyz' })).json(), { status: 'ready', checks: { s3: 'ok', ses: 'ok' } })
   ses.hang()
@@ -71,7 +71,7 @@ t.test('SES hangs: the check times out after READY_TIMEOUT_MS instead of hanging
 t.test('SES refuses connections: failed, with the error code', async t => {
   isolateNetwork(t)
   const stack = await startEmulators(t)
-  const app = await appFor(t, { ...stack.config, SES_ENDPOINT: await closedPort() }, stack.credentials)
+  const app = await appFor(t, reconfigure(stack.config, { SES_ENDPOINT: await closedPort() }), stack.credentials)
   const res = await app.inject({ url: '/readyz' })
   t.equal(res.statusCode, 503)
   t.same(res.json(), { status: 'unavailable', checks: { s3: 'ok', ses: 'failed' }, errors: { ses: 'ECONNREFUSED' } })
@@ -97,7 +97,7 @@ t.test('other features add checks; a failing one turns readiness off without lea
 t.test('liveness never touches AWS', async t => {
   isolateNetwork(t)
   const stack = await startEmulators(t)
-  const app = await appFor(t, { ...stack.config, S3_ENDPOINT: await closedPort(), SES_ENDPOINT: await closedPort() }, stack.credentials)
+  const app = await appFor(t, reconfigure(stack.config, { S3_ENDPOINT: await closedPort(), SES_ENDPOINT: await closedPort() }), stack.credentials)
   const res = await app.inject({ url: '/healthz' })
   t.equal(res.statusCode, 200)
   t.same(res.json(), { status: 'ok' })

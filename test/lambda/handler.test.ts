@@ -56,10 +56,10 @@ t.test('API Gateway v2 events: form post, JSON post, fresh-link redirect, one ap
   const env = {
     NODE_ENV: 'production',
     LOG_LEVEL: 'silent',
-    S3_BUCKET: stack.config.s3Bucket,
-    S3_ENDPOINT: stack.config.S3_ENDPOINT,
+    S3_BUCKET: stack.config.aws.s3.bucket,
+    S3_ENDPOINT: stack.config.aws.s3.endpoint,
     S3_FORCE_PATH_STYLE: 'true',
-    SES_ENDPOINT: stack.config.SES_ENDPOINT,
+    SES_ENDPOINT: stack.config.aws.ses.endpoint,
     SES_FROM: 'Leadlink <hello@leadlink.test>',
     PUBLIC_URL,
     TOKEN_SECRET: 'lambda-token-secret-0123456789abcdef0123456789',
@@ -71,7 +71,7 @@ t.test('API Gateway v2 events: form post, JSON post, fresh-link redirect, one ap
   }
   const lambda = createLambdaHandler(env, { clientOptions: { credentials: stack.credentials } })
   t.teardown(() => lambda.close())
-  const s3 = new S3Client({ region: 'us-east-1', endpoint: stack.config.S3_ENDPOINT, forcePathStyle: true, credentials: stack.credentials })
+  const s3 = new S3Client({ region: 'us-east-1', endpoint: stack.config.aws.s3.endpoint, forcePathStyle: true, credentials: stack.credentials })
   t.teardown(() => s3.destroy())
 
   // 1. The landing-page form, body base64-encoded as API Gateway sends it.
@@ -106,7 +106,7 @@ t.test('API Gateway v2 events: form post, JSON post, fresh-link redirect, one ap
   t.equal(fresh.statusCode, 302)
   t.equal(fresh.headers['cache-control'], 'no-store')
   const location = new URL(fresh.headers.location!)
-  t.equal(location.origin, new URL(stack.config.S3_ENDPOINT!).origin)
+  t.equal(location.origin, new URL(stack.config.aws.s3.endpoint!).origin)
   t.match(location.pathname, /^\/leadlink-local\/whitepapers\/default\/versions\/[^/]+\/Guide\.pdf$/)
   t.equal(location.searchParams.get('X-Amz-Expires'), '300')
   t.ok(location.searchParams.get('X-Amz-Signature'))
@@ -154,10 +154,10 @@ t.test('lambda.mjs, the file the Lambda runtime loads ("lambda.handler"): the bu
   const run = await runNode(t, ['--input-type=module', '-e', script], childEnv({
     NODE_ENV: 'production',
     LOG_LEVEL: 'silent',
-    S3_BUCKET: stack.config.s3Bucket,
-    S3_ENDPOINT: stack.config.S3_ENDPOINT ?? '',
+    S3_BUCKET: stack.config.aws.s3.bucket,
+    S3_ENDPOINT: stack.config.aws.s3.endpoint ?? '',
     S3_FORCE_PATH_STYLE: 'true',
-    SES_ENDPOINT: stack.config.SES_ENDPOINT ?? '',
+    SES_ENDPOINT: stack.config.aws.ses.endpoint ?? '',
     SES_FROM: 'Leadlink <hello@leadlink.test>',
     PUBLIC_URL,
     TOKEN_SECRET: 'lambda-token-secret-0123456789abcdef0123456789',

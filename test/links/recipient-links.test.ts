@@ -15,10 +15,10 @@ async function setup (t: Teardown, overrides: Record<string, string> = {}, now?:
   const app = await buildApp(stack.config, { clientOptions: { credentials: stack.credentials }, ...(now ? { now } : {}) }, { logger: false })
   t.teardown(() => app.close())
   await app.services.catalog.publish({ bytes: SAMPLE, filename: 'Guide.pdf', title: 'The Guide' })
-  const s3 = new S3Client({ region: 'us-east-1', endpoint: stack.config.S3_ENDPOINT, forcePathStyle: true, credentials: stack.credentials })
+  const s3 = new S3Client({ region: 'us-east-1', endpoint: stack.config.aws.s3.endpoint, forcePathStyle: true, credentials: stack.credentials })
   t.teardown(() => s3.destroy())
   const record = async (address: string): Promise<SubscriberRecord> => {
-    const res = await s3.send(new GetObjectCommand({ Bucket: stack.config.s3Bucket, Key: `subscribers/${hashAddress(address)}.json` }))
+    const res = await s3.send(new GetObjectCommand({ Bucket: stack.config.aws.s3.bucket, Key: `subscribers/${hashAddress(address)}.json` }))
     return JSON.parse(await res.Body!.transformToString()) as SubscriberRecord
   }
   /** Signs up and waits until the email is out and the sender has recorded it (no write left in flight). */

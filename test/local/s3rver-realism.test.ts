@@ -6,10 +6,10 @@ import { startEmulators } from '../helper.ts'
 t.test('If-None-Match: * and If-Match behave like S3', async t => {
   const stack = await startEmulators(t)
   const s3 = new S3Client({
-    region: 'us-east-1', endpoint: stack.config.S3_ENDPOINT, forcePathStyle: true, credentials: stack.credentials, maxAttempts: 1
+    region: 'us-east-1', endpoint: stack.config.aws.s3.endpoint, forcePathStyle: true, credentials: stack.credentials, maxAttempts: 1
   })
   t.teardown(() => s3.destroy())
-  const Bucket = stack.config.s3Bucket
+  const Bucket = stack.config.aws.s3.bucket
   const first = await s3.send(new PutObjectCommand({ Bucket, Key: 'a/b.json', Body: '1', IfNoneMatch: '*' }))
   const again = await s3.send(new PutObjectCommand({ Bucket, Key: 'a/b.json', Body: '2', IfNoneMatch: '*' })).catch(e => e)
   t.equal(again.$metadata?.httpStatusCode, 412)
@@ -33,7 +33,7 @@ t.test('If-None-Match: * and If-Match behave like S3', async t => {
 
 t.test('a PUT whose client dies mid-body leaves nothing; readers never see half an object', async t => {
   const stack = await startEmulators(t)
-  const url = new URL(`${stack.config.S3_ENDPOINT}/${stack.config.s3Bucket}/half.json`)
+  const url = new URL(`${stack.config.aws.s3.endpoint}/${stack.config.aws.s3.bucket}/half.json`)
   const { request } = await import('node:http')
   await new Promise<void>(resolve => {
     const req = request(url, { method: 'PUT', headers: { 'content-length': '1000', authorization: 'AWS4-HMAC-SHA256 Credential=S3RVER/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0' } })
@@ -41,15 +41,15 @@ t.test('a PUT whose client dies mid-body leaves nothing; readers never see half 
     req.write('{"partial": "')
     setImmediate(() => { req.destroy(); resolve() })
   })
-  const s3 = new S3Client({ region: 'us-east-1', endpoint: stack.config.S3_ENDPOINT, forcePathStyle: true, credentials: stack.credentials, maxAttempts: 1 })
+  const s3 = new S3Client({ region: 'us-east-1', endpoint: stack.config.aws.s3.endpoint, forcePathStyle: true, credentials: stack.credentials, maxAttempts: 1 })
   t.teardown(() => s3.destroy())
   // Give the emulator a moment to notice the aborted upload, then check nothing was stored.
   await new Promise(resolve => setTimeout(resolve, 200))
-  const res = await s3.send(new GetObjectCommand({ Bucket: stack.config.s3Bucket, Key: 'half.json' })).catch(e => e)
+  const res = await s3.send(new GetObjectCommand({ Bucket: stack.config.aws.s3.bucket, Key: 'half.json' })).catch(e => e)
   t.equal(res.$metadata?.httpStatusCode, 404, 'the half-written object does not exist')
 
   // Concurrent readers during many overwrites always parse a whole document.
-  const Bucket = stack.config.s3Bucket
+  const Bucket = stack.config.aws.s3.bucket
   const big = (n: number) => JSON.stringify({ n, pad: 'x'.repeat(200_000) })
   await s3.send(new PutObjectCommand({ Bucket, Key: 'big.json', Body: big(0) }))
   const writes = Array.from({ length: 10 }, (_, i) => s3.send(new PutObjectCommand({ Bucket, Key: 'big.json', Body: big(i + 1) })))

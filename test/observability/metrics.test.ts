@@ -7,6 +7,7 @@ import { buildApp, type App } from '../../src/app.ts'
 import { hashAddress } from '../../src/subscribers/address.ts'
 import { createMetrics, hasMetricsToken } from '../../src/metrics.ts'
 import { MetricsPortInUse, startMetricsServer } from '../../src/metrics-server.ts'
+import { reconfigure } from '../../src/config.ts'
 import { isolateNetwork, startEmulators, type Teardown } from '../helper.ts'
 
 const SAMPLE = await readFile(new URL('../../scripts/sample-whitepaper.pdf', import.meta.url))
@@ -126,7 +127,7 @@ t.test('the public port: /metrics is the 404 of an unknown URL unless the reques
     return app
   }
   const plain = await build(stack.config)
-  const guarded = await build({ ...stack.config, METRICS_TOKEN: TOKEN })
+  const guarded = await build(reconfigure(stack.config, { METRICS_TOKEN: TOKEN }))
   const refused = [undefined, 'Bearer', 'Bearer wrong', `Bearer ${TOKEN}x`, `Bearer ${TOKEN.slice(0, -1)}`, `Bearer ${TOKEN.toUpperCase()}`, `Basic ${TOKEN}`, TOKEN]
   for (const method of ['GET', 'HEAD'] as const) {
     for (const accept of ['text/html', 'application/json', '*/*']) {

@@ -6,6 +6,7 @@ import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/clien
 import { buildApp } from '../../src/app.ts'
 import { hashAddress } from '../../src/subscribers/address.ts'
 import { createOutboxStore, newBatchId, type OutboxBatch } from '../../src/outbox/store.ts'
+import { reconfigure } from '../../src/config.ts'
 import { eventually, sentEmails, startEmulators } from '../helper.ts'
 
 const SAMPLE = await readFile(new URL('../../scripts/sample-whitepaper.pdf', import.meta.url))
@@ -13,15 +14,15 @@ const SAMPLE = await readFile(new URL('../../scripts/sample-whitepaper.pdf', imp
 t.test('two instances drain a crashed instance\'s batches exactly once', async t => {
   const stack = await startEmulators(t, { OUTBOX_SCAN_SECONDS: '0.2', SES_MAX_SEND_RATE: '500', OUTBOX_LEASE_SECONDS: '5' })
   const apps = await Promise.all(['a', 'b'].map(async name => {
-    const app = await buildApp({ ...stack.config, INSTANCE_NAME: `instance-${name}` }, { clientOptions: { credentials: stack.credentials } }, { logger: false })
+    const app = await buildApp(reconfigure(stack.config, { INSTANCE_NAME: `instance-${name}` }), { clientOptions: { credentials: stack.credentials } }, { logger: false })
     t.teardown(() => app.close())
     return app
   }))
   const [a, b] = apps as [typeof apps[0], typeof apps[0]]
   await a.services.catalog.publish({ bytes: SAMPLE, filename: 'Guide.pdf', title: 'The Guide' })
-  const s3 = new S3Client({ region: 'us-east-1', endpoint: stack.config.S3_ENDPOINT, forcePathStyle: true, credentials: stack.credentials })
+  const s3 = new S3Client({ region: 'us-east-1', endpoint: stack.config.aws.s3.endpoint, forcePathStyle: true, credentials: stack.credentials })
   t.teardown(() => s3.destroy())
-  const outbox = createOutboxStore({ s3, bucket: stack.config.s3Bucket })
+  const outbox = createOutboxStore({ s3, bucket: stack.config.aws.s3.bucket })
 
   const now = Date.now()
   const requestedAt = new Date(now - 60_000).toISOString()
@@ -55,7 +56,7 @@ t.test('two instances drain a crashed instance\'s batches exactly once', async t
   await Promise.all([a.ready(), b.ready()])
   const expected = addresses.filter(x => !['reader0@example.com', 'reader1@example.com', 'reader7@example.com'].includes(x) && !aliveBatch.items.some(i => i.address === x))
   await eventually(async () => {
-    const keys = ((await s3.send(new ListObjectsV2Command({ Bucket: stack.config.s3Bucket, Prefix: 'outbox/' }))).Contents ?? []).filter(o => !o.Key?.startsWith('outbox/settle/'))
+    const keys = ((await s3.send(new ListObjectsV2Command({ Bucket: stack.config.aws.s3.bucket, Prefix: 'outbox/' }))).Contents ?? []).filter(o => !o.Key?.startsWith('outbox/settle/'))
     return keys.length === 1 ? true : undefined
   }, { timeoutMs: 20_000 })
   const emails = await sentEmails(stack.sesUrl)
@@ -65,7 +66,7 @@ t.test('two instances drain a crashed instance\'s batches exactly once', async t
   t.ok([...counts.values()].every(n => n === 1), 'each exactly once')
   t.notOk(counts.has('reader7@example.com'), 'an address that unsubscribed after the signup is skipped')
   t.notOk(counts.has('reader0@example.com'), 'what the crashed instance had checkpointed as sent is not sent again')
-  const left = JSON.parse(await (await s3.send(new GetObjectCommand({ Bucket: stack.config.s3Bucket, Key: `outbox/${aliveBatch.id}.json` }))).Body!.transformToString()) as OutboxBatch
+  const left = JSON.parse(await (await s3.send(new GetObjectCommand({ Bucket: stack.config.aws.s3.bucket, Key: `outbox/${aliveBatch.id}.json` }))).Body!.transformToString()) as OutboxBatch
   t.equal(left.owner, 'alive-elsewhere', 'a live lease is left alone')
   t.same(left.done, {})
   const sentBy = a.services.outbox.stats().sent + b.services.outbox.stats().sent

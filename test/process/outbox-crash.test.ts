@@ -14,9 +14,9 @@ const SAMPLE = await readFile(new URL('../../scripts/sample-whitepaper.pdf', imp
 
 async function prepare (t: Teardown) {
   const stack = await startEmulators(t)
-  const s3 = new S3Client({ region: 'us-east-1', endpoint: stack.config.S3_ENDPOINT, forcePathStyle: true, credentials: stack.credentials })
+  const s3 = new S3Client({ region: 'us-east-1', endpoint: stack.config.aws.s3.endpoint, forcePathStyle: true, credentials: stack.credentials })
   t.teardown(() => s3.destroy())
-  await createCatalog({ s3, bucket: stack.config.s3Bucket, refreshMs: 0 }).publish({ bytes: SAMPLE, filename: 'Guide.pdf', title: 'The Guide' })
+  await createCatalog({ s3, bucket: stack.config.aws.s3.bucket, refreshMs: 0 }).publish({ bytes: SAMPLE, filename: 'Guide.pdf', title: 'The Guide' })
   return { stack, s3 }
 }
 
@@ -26,8 +26,8 @@ function serverEnv (stack: Emulators, port: number, overrides: Record<string, st
     HOST: '127.0.0.1',
     PORT: String(port),
     PUBLIC_URL: `http://127.0.0.1:${port}`,
-    S3_BUCKET: stack.config.s3Bucket,
-    S3_ENDPOINT: stack.config.S3_ENDPOINT ?? '',
+    S3_BUCKET: stack.config.aws.s3.bucket,
+    S3_ENDPOINT: stack.config.aws.s3.endpoint ?? '',
     S3_FORCE_PATH_STYLE: 'true',
     SES_ENDPOINT: stack.sesUrl,
     SES_FROM: 'Leadlink <hello@leadlink.test>',
@@ -132,10 +132,10 @@ t.test('SIGTERM: in-flight sends finish, the rest is released for the next insta
   const sentByFirst = await sentTo()
   t.ok(sentByFirst < 30, `work was left (${30 - sentByFirst} owed)`)
 
-  const keys = ((await s3.send(new ListObjectsV2Command({ Bucket: stack.config.s3Bucket, Prefix: 'outbox/' }))).Contents ?? []).map(o => o.Key as string).filter(k => !k.startsWith('outbox/settle/'))
+  const keys = ((await s3.send(new ListObjectsV2Command({ Bucket: stack.config.aws.s3.bucket, Prefix: 'outbox/' }))).Contents ?? []).map(o => o.Key as string).filter(k => !k.startsWith('outbox/settle/'))
   t.ok(keys.length > 0, 'the rest is still queued in S3')
   for (const key of keys) {
-    const batch = JSON.parse(await (await s3.send(new GetObjectCommand({ Bucket: stack.config.s3Bucket, Key: key }))).Body!.transformToString()) as OutboxBatch
+    const batch = JSON.parse(await (await s3.send(new GetObjectCommand({ Bucket: stack.config.aws.s3.bucket, Key: key }))).Body!.transformToString()) as OutboxBatch
     t.ok(Date.parse(batch.leaseUntil) <= Date.now(), `${key}: lease released`)
   }
 

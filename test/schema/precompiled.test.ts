@@ -3,11 +3,9 @@
 import t from 'tap'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { Ajv } from 'ajv'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { buildApp } from '../../src/app.ts'
-import { ENV_AJV_OPTIONS, ENV_SCHEMA_KEY, EnvSchema } from '../../src/config.ts'
-import { instantiate, loadPrecompiled, precompiledCompilers, recordingCompilers, renderStore, type PrecompiledStore, type Recorded } from '../../src/schema/precompiled.ts'
+import { loadPrecompiled, precompiledCompilers, recordingCompilers, renderStore, type PrecompiledStore, type Recorded } from '../../src/schema/precompiled.ts'
 import { tempDir, testConfig } from '../helper.ts'
 import { childEnv, runNode } from '../process/child.ts'
 
@@ -111,27 +109,6 @@ t.test('header schemas are refused with a clear error (Fastify lower-cases them 
   app.get('/h', { schema: { headers: { type: 'object', properties: { 'X-Thing': { type: 'string' } } } } }, async () => ({}))
   await t.rejects(async () => { await app.ready() }, /GET \/h: header schemas are not supported with precompiled validators/)
   t.equal(stats.compiled, 0)
-})
-
-t.test('the config validator from the build agrees with Ajv compiling EnvSchema', async t => {
-  const factory = BUILT?.validators[ENV_SCHEMA_KEY]
-  if (!factory) return t.fail('the build has the config validator')
-  const built = instantiate<ReturnType<Ajv['compile']>>(factory)
-  const fresh = new Ajv(ENV_AJV_OPTIONS).compile(EnvSchema)
-  const inputs: Array<Record<string, string>> = [
-    {},
-    { PORT: '8080', S3_FORCE_PATH_STYLE: 'true', LINK_TTL_SECONDS: '3600', OUTBOX_SCAN_SECONDS: '0.5' },
-    { PORT: 'abc', LINK_TTL_SECONDS: '999999', CAPTCHA: 'maybe', S3_BUCKET: 'Bad_Bucket', PUBLIC_URL: 'ftp://x' },
-    { SNS_TOPIC_ARNS: 'arn:aws:sns:eu-west-1:123456789012:a, arn:aws:sns:eu-west-1:123456789012:b', METRICS_ENABLED: 'false' },
-    { SES_FROM: 'x\r\n@y', TOKEN_SECRET: 'short' }
-  ]
-  for (const input of inputs) {
-    const a = { ...input }
-    const b = { ...input }
-    t.equal(built(a), fresh(b), JSON.stringify(input))
-    t.same(a, b, 'the same coercion and defaults')
-    t.same(built.errors ?? null, fresh.errors ?? null, 'the same errors')
-  }
 })
 
 t.test('with the build, start-up never loads Ajv or a code generator (a fresh process)', async t => {

@@ -15,8 +15,8 @@ const Note = Type.Object({
 })
 
 const stack = await startEmulators(t)
-const bucket = stack.config.s3Bucket
-const s3 = new S3Client({ region: 'us-east-1', endpoint: stack.config.S3_ENDPOINT ?? '', forcePathStyle: true, credentials: stack.credentials })
+const bucket = stack.config.aws.s3.bucket
+const s3 = new S3Client({ region: 'us-east-1', endpoint: stack.config.aws.s3.endpoint ?? '', forcePathStyle: true, credentials: stack.credentials })
 t.teardown(() => s3.destroy())
 const store = createJsonStore({ s3, bucket })
 

@@ -5,7 +5,7 @@ import type { Delivery, SubscriberRecord } from '../../src/subscribers/store.ts'
 
 const DAY = 24 * 60 * 60 * 1000
 const NOW = Date.parse('2026-06-01T12:00:00.000Z')
-const LIMITS = { cooldownSeconds: 300, maxEmails: 3, windowDays: 30 }
+const LIMITS = { cooldownMs: 300_000, maxEmails: 3, windowDays: 30 }
 const ago = (ms: number) => new Date(NOW - ms).toISOString()
 const sent = (ms: number, status: Delivery['status'] = 'requested'): Delivery => ({ at: ago(ms), slug: 'default', status })
 
@@ -21,7 +21,7 @@ t.test('the cooldown holds for everyone, confirmed included; failed sends do not
   t.equal(emailAllowance(record('confirmed', [sent(60_000)]), NOW, LIMITS).outcome, 'cooldown')
   t.equal(emailAllowance(record('pending', [sent(60_000, 'failed')]), NOW, LIMITS).outcome, 'queued')
   t.equal(emailAllowance(record('pending', [sent(301_000)]), NOW, LIMITS).outcome, 'queued')
-  t.equal(emailAllowance(record('pending', [sent(60_000)]), NOW, { ...LIMITS, cooldownSeconds: 0 }).outcome, 'queued', '0 turns it off')
+  t.equal(emailAllowance(record('pending', [sent(60_000)]), NOW, { ...LIMITS, cooldownMs: 0 }).outcome, 'queued', '0 turns it off')
 })
 
 t.test('not confirmed: at most maxEmails in the window', async t => {

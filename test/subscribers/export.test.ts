@@ -198,8 +198,8 @@ t.test('counts by status and by day, within the window', async t => {
 
 t.test('npm run signups -- export: to a file or stdout, filtered by status; bad arguments', async t => {
   const stack = await startEmulators(t)
-  const bucket = stack.config.s3Bucket
-  const client = new S3Client({ region: 'us-east-1', endpoint: stack.config.S3_ENDPOINT ?? '', forcePathStyle: true, credentials: stack.credentials })
+  const bucket = stack.config.aws.s3.bucket
+  const client = new S3Client({ region: 'us-east-1', endpoint: stack.config.aws.s3.endpoint ?? '', forcePathStyle: true, credentials: stack.credentials })
   t.teardown(() => client.destroy())
   const people = [
     record('one@example.com', { status: 'confirmed' }),
@@ -211,7 +211,7 @@ t.test('npm run signups -- export: to a file or stdout, filtered by status; bad 
   }
   const env = childEnv({
     S3_BUCKET: bucket,
-    S3_ENDPOINT: stack.config.S3_ENDPOINT ?? '',
+    S3_ENDPOINT: stack.config.aws.s3.endpoint ?? '',
     S3_FORCE_PATH_STYLE: 'true',
     AWS_ACCESS_KEY_ID: 'S3RVER',
     AWS_SECRET_ACCESS_KEY: 'S3RVER',

@@ -20,8 +20,8 @@ const certs = await makeCertificates(await tempDir(t))
 const stack = await startEmulators(t, { SNS_TOPIC_ARNS: TOPIC, SENDER: 'off' })
 isolateNetwork(t)
 serveCertificate(certs)
-const S3_ENDPOINT = stack.config.S3_ENDPOINT as string
-const BUCKET = stack.config.s3Bucket
+const S3_ENDPOINT = stack.config.aws.s3.endpoint as string
+const BUCKET = stack.config.aws.s3.bucket
 const s3 = new S3Client({ region: 'us-east-1', endpoint: S3_ENDPOINT, forcePathStyle: true, credentials: stack.credentials })
 t.teardown(() => s3.destroy())
 

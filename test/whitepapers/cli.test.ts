@@ -19,8 +19,8 @@ const sample = await readFile(new URL(`../../${SAMPLE}`, import.meta.url))
 const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex')
 
 const stack = await startEmulators(t)
-const bucket = stack.config.s3Bucket
-const endpoint = stack.config.S3_ENDPOINT ?? ''
+const bucket = stack.config.aws.s3.bucket
+const endpoint = stack.config.aws.s3.endpoint ?? ''
 // What an operator sets to point the CLI at an S3-compatible endpoint (no SES or token settings:
 // the CLI only touches the bucket); credentials via the SDK chain.
 const env = childEnv({
