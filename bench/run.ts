@@ -133,7 +133,7 @@ export async function runBench (opts: BenchOptions, out: Log = log): Promise<voi
     // What `npm start` runs is the build's output: build it, as `npm start` would (in the tree that
     // --leadlink points into).
     const { leadlinkRoot } = ctx.servers
-    const build = spawnSync(process.execPath, [join(leadlinkRoot, 'scripts/build.ts')], { cwd: leadlinkRoot, stdio: 'inherit' })
+    const build = spawnSync(process.execPath, [join(leadlinkRoot, 'build/build.ts')], { cwd: leadlinkRoot, stdio: 'inherit' })
     if (build.status !== 0) throw new Error('the build (npm run build) failed')
     ctx.standIns = await startStandInProcess(root)
     try {

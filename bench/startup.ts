@@ -45,10 +45,10 @@ export interface StartupBench {
   runs: number
 }
 
-/** The bare reference app bundled with leadlink's own esbuild settings (scripts/build.ts's BUNDLE_OPTIONS). */
+/** The bare reference app bundled with leadlink's own esbuild settings (build/build.ts's BUNDLE_OPTIONS). */
 async function bundleBare (servers: Servers): Promise<void> {
   const { build } = await import('esbuild')
-  const { BUNDLE_OPTIONS } = await import('../scripts/build.ts')
+  const { BUNDLE_OPTIONS } = await import('../build/build.ts')
   await build({ ...BUNDLE_OPTIONS, splitting: false, absWorkingDir: servers.root, entryPoints: { 'bare-server': 'bench/bare-server.ts' }, outdir: dirname(servers.entry['bundled-bare']) })
 }
 

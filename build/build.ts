@@ -6,7 +6,7 @@
 import { rm } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import type * as esbuild from 'esbuild'
-import { buildTemplates, staleTemplates } from './build-templates.ts'
+import { buildTemplates, staleTemplates } from './templates.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 export const BUNDLE_DIR = fileURLToPath(new URL('../dist/node/', import.meta.url))
@@ -55,7 +55,7 @@ if (import.meta.main && !installed('esbuild')) {
   const built = await buildTemplates({ force: process.argv.includes('--force') })
   if (built.length > 0) console.log(`templates: compiled ${built.join(', ')}`)
   // After the templates: building the app to collect its schemas reads them.
-  const { buildSchemas } = await import('./build-schemas.ts')
+  const { buildSchemas } = await import('./schemas.ts')
   const schemas = await buildSchemas()
   if (schemas.changed) console.log(`schemas: precompiled ${schemas.validators} validators and ${schemas.serializers} serializers`)
   await bundle()
