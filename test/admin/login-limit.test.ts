@@ -1,22 +1,14 @@
 // The failed-log-in limit: its counting rules on their own, then shared by two instances through a
 // real Redis server, and what happens when that Redis is down.
-import { execFileSync, spawn } from 'node:child_process'
 import t from 'tap'
 import { createLoginLimit, LOGIN_FAILURE_WINDOW_SECONDS } from '../../src/admin/login-limit.ts'
 import { build, isolateNetwork, testConfig } from '../helper.ts'
 import { freePorts } from '../process/child.ts'
+import { startRedis, WITHOUT_REDIS } from '../redis-server.ts'
 import { sessionMocks } from './session-mocks.ts'
 
 const TOKEN = 'login-limit-admin-token-0123456789'
 
-function redisServer (): string | undefined {
-  try {
-    return execFileSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' }).trim() || undefined
-  } catch {
-    return undefined
-  }
-}
-const binary = redisServer()
 
 t.test('only failures count; a blocked IP waits for the rest of the window; success clears', async t => {
   const limit = createLoginLimit({ maxFailures: 2 })
@@ -33,17 +25,11 @@ t.test('only failures count; a blocked IP waits for the rest of the window; succ
   t.equal(await limit.blockedFor('192.0.2.1'), 0, 'cleared')
 })
 
-t.test('with RATE_LIMIT_REDIS_URL two instances share the failures', { skip: binary ? false : 'redis-server is not installed (.ci/run installs it)' }, async t => {
+t.test('with RATE_LIMIT_REDIS_URL two instances share the failures', { skip: WITHOUT_REDIS }, async t => {
   isolateNetwork(t)
   sessionMocks()
-  const [port] = await freePorts(1)
-  const redis = spawn(binary as string, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
-  t.teardown(() => { redis.kill('SIGKILL') })
-  const { Redis } = await import('ioredis')
-  const probe = new Redis(`redis://127.0.0.1:${port}`, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => 50 })
-  t.teardown(() => probe.disconnect())
-  await probe.connect()
-  const config = testConfig({ ADMIN_TOKEN: TOKEN, SENDER: 'off', ADMIN_LOGIN_MAX_FAILURES: '3', RATE_LIMIT_REDIS_URL: `redis://127.0.0.1:${port}` })
+  const { url, probe } = await startRedis(t)
+  const config = testConfig({ ADMIN_TOKEN: TOKEN, SENDER: 'off', ADMIN_LOGIN_MAX_FAILURES: '3', RATE_LIMIT_REDIS_URL: url })
   const a = await build(t, config)
   const b = await build(t, config)
   const login = (app: typeof a, token: string) => app.inject({ method: 'POST', url: '/admin/login', remoteAddress: '198.51.100.20', payload: { token } })

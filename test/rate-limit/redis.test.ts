@@ -1,31 +1,14 @@
 // RATE_LIMIT_REDIS_URL: two instances share one count per client IP through a real Redis server.
 import t from 'tap'
-import { execFileSync } from 'node:child_process'
-import { build, eventually, isolateNetwork, testConfig } from '../helper.ts'
+import { build, isolateNetwork, testConfig } from '../helper.ts'
 import { freePorts } from '../process/child.ts'
+import { startRedis, WITHOUT_REDIS } from '../redis-server.ts'
 
-function redisServer (): string | undefined {
-  try {
-    return execFileSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' }).trim() || undefined
-  } catch {
-    return undefined
-  }
-}
 
-const binary = redisServer()
-
-t.test('two instances, one limit', { skip: binary ? false : 'redis-server is not installed (.ci/run installs it)' }, async t => {
+t.test('two instances, one limit', { skip: WITHOUT_REDIS }, async t => {
   isolateNetwork(t)
-  const [port] = await freePorts(1)
-  const { spawn } = await import('node:child_process')
-  const redis = spawn(binary as string, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
-  t.teardown(() => { redis.kill('SIGKILL') })
-  const config = testConfig({ RATE_LIMIT_PER_IP_PER_MINUTE: '3', RATE_LIMIT_REDIS_URL: `redis://127.0.0.1:${port}`, SENDER: 'off' })
-  // Wait until Redis accepts connections (poll; no fixed sleep).
-  const { Redis } = await import('ioredis')
-  const probe = new Redis(`redis://127.0.0.1:${port}`, { maxRetriesPerRequest: 0, retryStrategy: () => 50 })
-  t.teardown(() => probe.disconnect())
-  await eventually(async () => await probe.ping() === 'PONG' || undefined)
+  const { url, probe } = await startRedis(t)
+  const config = testConfig({ RATE_LIMIT_PER_IP_PER_MINUTE: '3', RATE_LIMIT_REDIS_URL: url, SENDER: 'off' })
   const a = await build(t, config)
   const b = await build(t, config)
   const post = (app: typeof a, ip: string) => app.inject({
@@ -49,18 +32,10 @@ t.test('Redis down: requests still go through (the limit is skipped, not the ser
   t.same(codes, [422, 422, 422])
 })
 
-t.test('a form stamp used on one instance is used on all (Redis)', { skip: binary ? false : 'redis-server is not installed (.ci/run installs it)' }, async t => {
+t.test('a form stamp used on one instance is used on all (Redis)', { skip: WITHOUT_REDIS }, async t => {
   isolateNetwork(t)
-  const [port] = await freePorts(1)
-  const { spawn } = await import('node:child_process')
-  const redis = spawn(binary as string, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
-  t.teardown(() => { redis.kill('SIGKILL') })
-  const { Redis } = await import('ioredis')
-  const probe = new Redis(`redis://127.0.0.1:${port}`, { maxRetriesPerRequest: 0, retryStrategy: () => 50 })
-  t.teardown(() => probe.disconnect())
-  // Until redis-server listens (poll; no fixed sleep).
-  await eventually(async () => await probe.ping() === 'PONG' || undefined)
-  const config = testConfig({ RATE_LIMIT_REDIS_URL: `redis://127.0.0.1:${port}`, SENDER: 'off' })
+  const { url, probe } = await startRedis(t)
+  const config = testConfig({ RATE_LIMIT_REDIS_URL: url, SENDER: 'off' })
   const a = await build(t, config)
   const b = await build(t, config)
   const stamp = a.services.formStamps.issue()
