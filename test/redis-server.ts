@@ -25,6 +25,8 @@ export async function startRedis (t: Teardown): Promise<{ url: string, probe: Re
   const { Redis } = await import('ioredis')
   const probe = new Redis(url, { maxRetriesPerRequest: 0, retryStrategy: () => 50 })
   t.teardown(() => probe.disconnect())
+  // Refused connections are expected until the server listens: not worth a line each.
+  probe.on('error', () => {})
   // Until redis-server listens (poll; no fixed sleep).
   await eventually(async () => await probe.ping() === 'PONG' || undefined)
   return { url, probe }
