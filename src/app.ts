@@ -5,20 +5,20 @@ import jsonBody from './http/json-body.ts'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { App } from './http/app-type.ts'
 import type { Config } from './config.ts'
-import healthRoutes from './health/routes.ts'
+import healthRoutes from './http/routes/health.ts'
 import { NOT_FOUND, replyWithError } from './http/errors.ts'
 import { DomainError } from './errors.ts'
 import services, { type ServiceDeps } from './services.ts'
-import subscribeRoutes from './subscribers/routes.ts'
-import webRoutes from './web/routes.ts'
-import linkRoutes from './links/routes.ts'
-import observeOutbox from './outbox/observe.ts'
-import securityHeaders from './security-headers.ts'
-import rateLimits from './rate-limit.ts'
+import subscribeRoutes from './http/routes/subscribe.ts'
+import webRoutes from './http/routes/web.ts'
+import linkRoutes from './http/routes/links.ts'
+import observeOutbox from './http/plugins/observe-outbox.ts'
+import securityHeaders from './http/plugins/security-headers.ts'
+import rateLimits from './http/plugins/rate-limit.ts'
 import { loggerOptions } from './logging.ts'
-import metrics from './metrics.ts'
-import openapi from './openapi.ts'
-import readiness from './health/readiness.ts'
+import metrics from './http/plugins/metrics.ts'
+import openapi from './http/plugins/openapi.ts'
+import readiness from './http/plugins/readiness.ts'
 import { loadPrecompiled, precompiledCompilers, type CompileStats } from './schema/precompiled.ts'
 
 export type { App }
@@ -82,8 +82,8 @@ export async function buildApp (config: Config, deps: ServiceDeps = {}, options:
   await app.register(subscribeRoutes)
   await app.register(linkRoutes)
   // Optional features load their code only when configured: start-up time and memory stay low.
-  if (config.webhook.snsTopicArns.length > 0) await app.register((await import('./webhooks/ses.ts')).default)
+  if (config.webhook.snsTopicArns.length > 0) await app.register((await import('./http/routes/ses-webhook.ts')).default)
   // Only when ADMIN_TOKEN is set; otherwise every /admin URL is a 404.
-  if (config.admin.token) await app.register((await import('./admin/routes.ts')).default)
+  if (config.admin.token) await app.register((await import('./http/routes/admin.ts')).default)
   return app
 }

@@ -3,7 +3,7 @@ import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.ts'
 import { ConfigError, loadConfig, type Config } from './config.ts'
 import type { LocalStack } from './local/stack.ts'
-import { MetricsPortInUse, startMetricsServer, type MetricsServer } from './metrics-server.ts'
+import { MetricsPortInUse, startMetricsServer, type MetricsServer } from './http/metrics-server.ts'
 import { DEFAULT_SLUG } from './whitepapers/keys.ts'
 
 async function main (): Promise<void> {

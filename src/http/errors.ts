@@ -4,7 +4,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { DomainError, ValidationError } from '../errors.ts'
-import { messagePage } from '../web/pages.ts'
+import { messagePage } from './views/pages.ts'
 
 export const ErrorSchema = Type.Object({
   code: Type.String({ description: 'stable machine-readable error code' }),

@@ -6,11 +6,12 @@
 // https://docs.aws.amazon.com/sns/latest/dg/sns-message-delivery-retries.html
 import SnsPayloadValidator from 'sns-payload-validator'
 import { Type } from 'typebox'
-import type { App } from '../http/app-type.ts'
-import { DomainError } from '../errors.ts'
-import { ErrorSchema, replyWithError } from '../http/errors.ts'
-import { suppressAddress, type SuppressionEvent } from '../subscribers/suppression.ts'
-import { createProcessedMessages, isMessageId } from './processed.ts'
+import type { App } from '../app-type.ts'
+import { DomainError } from '../../errors.ts'
+import { ErrorSchema, replyWithError } from '../errors.ts'
+import { suppressAddress } from '../../subscribers/suppression.ts'
+import { suppressionsOf, type SesMessage } from '../../webhooks/ses-message.ts'
+import { createProcessedMessages, isMessageId } from '../../webhooks/processed.ts'
 
 // SNS retries for up to an hour; anything older is a replay.
 const MAX_AGE_MS = 60 * 60 * 1000
@@ -24,31 +25,6 @@ export const WebhookResultSchema = Type.Object({
   status: Type.String({ description: 'confirmed, processed or ignored' }),
   suppressed: Type.Optional(Type.Integer({ description: 'addresses suppressed by this message' }))
 })
-
-interface SesMessage {
-  notificationType?: string
-  eventType?: string
-  bounce?: { bounceType?: string, bounceSubType?: string, feedbackId?: string, timestamp?: string, bouncedRecipients?: Array<{ emailAddress?: string }> }
-  complaint?: { complaintFeedbackType?: string, feedbackId?: string, timestamp?: string, complainedRecipients?: Array<{ emailAddress?: string }> }
-}
-
-/** The suppressions a SES notification asks for (feedback notifications and event publishing alike). */
-export function suppressionsOf (message: SesMessage, receivedAt: string): SuppressionEvent[] {
-  const type = message.notificationType ?? message.eventType
-  if (type === 'Bounce' && message.bounce?.bounceType === 'Permanent') {
-    const b = message.bounce
-    return (b.bouncedRecipients ?? []).flatMap(r => r.emailAddress
-      ? [{ address: r.emailAddress, reason: 'bounce' as const, detail: `Permanent/${b.bounceSubType ?? 'General'}`, at: b.timestamp ?? receivedAt, ...(b.feedbackId ? { feedbackId: b.feedbackId } : {}) }]
-      : [])
-  }
-  if (type === 'Complaint') {
-    const c = message.complaint ?? {}
-    return (c.complainedRecipients ?? []).flatMap(r => r.emailAddress
-      ? [{ address: r.emailAddress, reason: 'complaint' as const, detail: c.complaintFeedbackType ?? 'abuse', at: c.timestamp ?? receivedAt, ...(c.feedbackId ? { feedbackId: c.feedbackId } : {}) }]
-      : [])
-  }
-  return []
-}
 
 export interface SesWebhookOptions {
   validator?: SnsPayloadValidator

@@ -1,13 +1,13 @@
 // Admin pages: server-rendered, every value escaped by the `html` tag, no inline script or style
 // (the one script is /admin/assets/admin.js, allowed by the admin CSP's script-src 'self').
-import { formatBytes } from '../delivery/confirmation-email.ts'
-import type { RenderedEmail } from '../delivery/confirmation-email.ts'
-import type { SignupStats } from '../subscribers/export.ts'
-import { STATUSES } from '../subscribers/export.ts'
-import { SLUG_PATTERN } from '../whitepapers/keys.ts'
-import { DESCRIPTION_MAX, TITLE_MAX, type VersionInfo, type WhitepaperPointer } from '../whitepapers/model.ts'
-import { html, type SafeHtml } from '../web/html.ts'
-import { CSRF_FIELD } from './auth.ts'
+import { formatBytes } from '../../delivery/confirmation-email.ts'
+import type { RenderedEmail } from '../../delivery/confirmation-email.ts'
+import type { SignupStats } from '../../subscribers/export.ts'
+import { STATUSES } from '../../subscribers/export.ts'
+import { SLUG_PATTERN } from '../../whitepapers/keys.ts'
+import { DESCRIPTION_MAX, TITLE_MAX, type VersionInfo, type WhitepaperPointer } from '../../whitepapers/model.ts'
+import { html, type SafeHtml } from './html.ts'
+import { CSRF_FIELD } from '../../admin/auth.ts'
 
 export interface AdminContext {
   site: string

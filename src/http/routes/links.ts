@@ -1,11 +1,11 @@
 // Recipient links from the email: /c (confirm), /u (unsubscribe, RFC 8058 one-click), /d (fresh link).
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
-import type { App } from '../http/app-type.ts'
-import { ErrorSchema, type ErrorView, replyWithError, wantsJson } from '../http/errors.ts'
-import { messagePage, actionPage, resultPage } from '../web/pages.ts'
-import { TokenError } from './tokens.ts'
-import { perIpPerMinute } from '../rate-limit.ts'
+import type { App } from '../app-type.ts'
+import { ErrorSchema, type ErrorView, replyWithError, wantsJson } from '../errors.ts'
+import { messagePage, actionPage, resultPage } from '../views/pages.ts'
+import { TokenError } from '../../links/tokens.ts'
+import { perIpPerMinute } from '../plugins/rate-limit.ts'
 
 export const TokenParamsSchema = Type.Object({
   token: Type.String({ pattern: '^[A-Za-z0-9_-]{1,256}$', description: 'signed token from the email' })

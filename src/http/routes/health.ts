@@ -1,7 +1,7 @@
 // Health: /healthz says the process is up (liveness, touches nothing outside the process);
 // /readyz runs the readiness checks (S3, SES, and whatever other features registered).
 import { Type } from 'typebox'
-import type { App } from '../http/app-type.ts'
+import type { App } from '../app-type.ts'
 
 export const HealthSchema = Type.Object({ status: Type.Literal('ok', { description: 'always ok while the process serves requests' }) })
 

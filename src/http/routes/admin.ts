@@ -3,23 +3,24 @@
 import { readFileSync } from 'node:fs'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
-import type { App } from '../http/app-type.ts'
-import { DomainError } from '../errors.ts'
-import { type ErrorView, replyWithError, wantsJson } from '../http/errors.ts'
-import { exportCsv, signupStats } from '../subscribers/export.ts'
-import { SLUG_PATTERN, VERSION_PATTERN } from '../whitepapers/keys.ts'
-import { createUploads } from '../whitepapers/uploads.ts'
-import { createAdminAuth } from './auth.ts'
-import { dashboardPage, errorPage, previewPage, signupsPage, whitepaperPage } from './pages.ts'
+import type { App } from '../app-type.ts'
+import { PUBLIC_DIR } from '../public-dir.ts'
+import { DomainError } from '../../errors.ts'
+import { type ErrorView, replyWithError, wantsJson } from '../errors.ts'
+import { exportCsv, signupStats } from '../../subscribers/export.ts'
+import { SLUG_PATTERN, VERSION_PATTERN } from '../../whitepapers/keys.ts'
+import { createUploads } from '../../whitepapers/uploads.ts'
+import { createAdminAuth } from '../../admin/auth.ts'
+import { dashboardPage, errorPage, previewPage, signupsPage, whitepaperPage } from '../views/admin-pages.ts'
 import {
   CsrfBody, Errors, HtmlSchema, PointerSchema, RedirectSchema, SlugParams, Status, Tags, UploadRequestSchema,
   UploadTicketSchema, VerifyRequestSchema, VersionParams, VersionSchema
-} from './schemas.ts'
-import { sessionRoutes } from './session-routes.ts'
+} from '../../admin/schemas.ts'
+import { sessionRoutes } from './admin-session.ts'
 
 const ASSETS = {
-  js: readFileSync(new URL('../../public/admin.js', import.meta.url)),
-  css: readFileSync(new URL('../../public/admin.css', import.meta.url))
+  js: readFileSync(new URL('admin.js', PUBLIC_DIR)),
+  css: readFileSync(new URL('admin.css', PUBLIC_DIR))
 }
 
 const EMAIL_FRAME_URL = '/admin/w/:slug/preview.html'

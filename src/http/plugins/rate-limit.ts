@@ -4,8 +4,8 @@ import rateLimit from '@fastify/rate-limit'
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import type { Redis } from 'ioredis'
-import type { App } from './http/app-type.ts'
-import type { Config } from './config.ts'
+import type { App } from '../app-type.ts'
+import type { Config } from '../../config.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {

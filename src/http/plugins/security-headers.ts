@@ -3,7 +3,7 @@
 import helmet from '@fastify/helmet'
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
-import type { Config } from './config.ts'
+import type { Config } from '../../config.ts'
 
 /** Where browsers may send S3 requests: the admin page uploads straight to the bucket. */
 export function s3Origins (config: Config): string[] {

@@ -1,16 +1,17 @@
 // Pages for visitors: the landing page per whitepaper, the thank-you page, the stylesheet.
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { perIpPerMinute } from '../rate-limit.ts'
+import { perIpPerMinute } from '../plugins/rate-limit.ts'
 import { Type } from 'typebox'
-import type { App } from '../http/app-type.ts'
-import { DEFAULT_SLUG, SLUG_PATTERN } from '../whitepapers/keys.ts'
-import { FORM_PAGE_HEADERS, landingPage, thanksPage } from './pages.ts'
-import { allowFraming } from './framing.ts'
+import type { App } from '../app-type.ts'
+import { PUBLIC_DIR } from '../public-dir.ts'
+import { DEFAULT_SLUG, SLUG_PATTERN } from '../../whitepapers/keys.ts'
+import { FORM_PAGE_HEADERS, landingPage, thanksPage } from '../views/pages.ts'
+import { allowFraming } from '../views/framing.ts'
 
-const CSS = readFileSync(new URL('../../public/site.css', import.meta.url), 'utf8')
+const CSS = readFileSync(new URL('site.css', PUBLIC_DIR), 'utf8')
 // Progressive enhancement of the form (submits in place); the page works without it.
-const SUBSCRIBE_JS = readFileSync(new URL('../../public/subscribe.js', import.meta.url), 'utf8')
+const SUBSCRIBE_JS = readFileSync(new URL('subscribe.js', PUBLIC_DIR), 'utf8')
 
 export const SlugParamsSchema = Type.Object({
   slug: Type.String({ pattern: SLUG_PATTERN, description: 'whitepaper slug' })

@@ -3,11 +3,11 @@
 // /metrics only to a bearer of METRICS_TOKEN, and everyone else gets the 404 of an unknown URL.
 import client from '@prometheus-io/client'
 import type { FastifyInstance } from 'fastify'
-import { safeEqual } from './admin/auth.ts'
+import { safeEqual } from '../../admin/auth.ts'
 import fastifyMetricsModule from 'fastify-metrics'
 import fp from 'fastify-plugin'
 import { Type } from 'typebox'
-import { toProblem } from './http/errors.ts'
+import { toProblem } from '../errors.ts'
 
 /** What became of one POST /subscribe (queued and suppressed come from the signup use case). */
 export type SignupOutcome = 'queued' | 'suppressed' | 'cooldown' | 'capped' | 'bot' | 'invalid' | 'rate_limited' | 'rejected' | 'failed'
