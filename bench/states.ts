@@ -67,7 +67,7 @@ async function benchStates (rounds: number): Promise<StatesResult> {
         addresses[state].push(address)
         const record = recordFor(state, address, now)
         if (record) {
-          await app.services.aws.s3.send(new PutObjectCommand({ Bucket: 'bench-bucket', Key: `subscribers/${hashAddress(address)}.json`, Body: JSON.stringify(record) }))
+          await app.aws.s3.send(new PutObjectCommand({ Bucket: 'bench-bucket', Key: `subscribers/${hashAddress(address)}.json`, Body: JSON.stringify(record) }))
         }
       }
     }

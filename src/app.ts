@@ -8,7 +8,14 @@ import type { Config } from './config.ts'
 import healthRoutes from './http/routes/health.ts'
 import { NOT_FOUND, replyWithError } from './http/errors.ts'
 import { DomainError } from './errors.ts'
-import services, { type ServiceDeps } from './services.ts'
+import configPlugin from './http/plugins/config.ts'
+import awsPlugin, { credentialsWarning } from './http/plugins/aws.ts'
+import whitepapers from './http/plugins/whitepapers.ts'
+import subscribers from './http/plugins/subscribers.ts'
+import delivery from './http/plugins/delivery.ts'
+import outbox from './http/plugins/outbox.ts'
+import signup from './http/plugins/signup.ts'
+import type { ServiceDeps } from './http/plugins/deps.ts'
 import subscribeRoutes from './http/routes/subscribe.ts'
 import webRoutes from './http/routes/web.ts'
 import linkRoutes from './http/routes/links.ts'
@@ -21,7 +28,7 @@ import openapi from './http/plugins/openapi.ts'
 import readiness from './http/plugins/readiness.ts'
 import { loadPrecompiled, precompiledCompilers, type CompileStats } from './schema/precompiled.ts'
 
-export type { App }
+export type { App, ServiceDeps }
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -61,6 +68,7 @@ export async function buildApp (config: Config, deps: ServiceDeps = {}, options:
     }
   })
 
+  await app.register(configPlugin, { config })
   await app.register(formbody, { bodyLimit: config.http.bodyLimitBytes })
   await app.register(jsonBody)
   await app.register(securityHeaders, { config })
@@ -68,12 +76,20 @@ export async function buildApp (config: Config, deps: ServiceDeps = {}, options:
   await app.register(metrics, { enabled: config.metrics.enabled })
   await app.register(openapi, { publicUrl: config.http.publicUrl })
   // Limits are set per route (POST /subscribe, GET /d/…), counted in Redis when configured; its Redis
-  // also remembers used form stamps (services), so it comes first.
+  // also remembers used form stamps (signup), so it comes first.
   await app.register(rateLimits, { config })
-  await app.register(services, { config, deps })
+  // The features, each wiring and closing what it owns, in the order they depend on each other.
+  await app.register(awsPlugin, { deps })
+  await app.register(whitepapers, { deps })
+  await app.register(subscribers, { deps })
+  await app.register(delivery, { deps })
+  await app.register(outbox, { deps })
+  await app.register(signup, { deps })
+  // After the outbox, so that the sender starts first when the app is ready.
+  await app.register(credentialsWarning)
   await app.register(observeOutbox)
   await app.register(readiness, { timeoutMs: config.readiness.timeoutMs })
-  const site = app.services.site
+  const { site } = app
   app.setErrorHandler((err, request, reply) => replyWithError(err, request, reply, { site }))
   app.setNotFoundHandler((request, reply) => replyWithError(new DomainError(NOT_FOUND.code, NOT_FOUND.message, 404), request, reply, { site }))
 

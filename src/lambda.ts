@@ -6,7 +6,7 @@
 import awsLambdaFastify from '@fastify/aws-lambda'
 import { buildApp, type App } from './app.ts'
 import { loadConfig } from './config.ts'
-import type { ServiceDeps } from './services.ts'
+import type { ServiceDeps } from './app.ts'
 
 /** The parts of an API Gateway / ALB event and Lambda context the adapter reads. */
 export type LambdaEvent = Record<string, unknown>

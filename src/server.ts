@@ -50,8 +50,8 @@ async function main (): Promise<void> {
 
   if (local) {
     const { samplePdfBytes } = await import('./local/stack.ts')
-    if (!await app.services.catalog.current(DEFAULT_SLUG)) {
-      const pointer = await app.services.catalog.publish({
+    if (!await app.catalog.current(DEFAULT_SLUG)) {
+      const pointer = await app.catalog.publish({
         slug: DEFAULT_SLUG,
         bytes: await samplePdfBytes(),
         filename: 'illustrated-guide-to-presigned-links.pdf',

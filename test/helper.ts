@@ -6,7 +6,7 @@ import nock from 'nock'
 import { buildApp, type App } from '../src/app.ts'
 import { loadConfig, type Config } from '../src/config.ts'
 import { startLocalStack, type LocalStack } from '../src/local/stack.ts'
-import type { ServiceDeps } from '../src/services.ts'
+import type { ServiceDeps } from '../src/app.ts'
 
 export interface Teardown { teardown: (fn: () => unknown) => void }
 

@@ -1,6 +1,6 @@
 // What the outbox worker asks of the rest of the service (its ports) and what it tells it (events).
 // The implementations live with their features: deliver in src/delivery/compose.ts, isOwed and
-// recordFailure in src/subscribers/owed.ts; src/services.ts joins them.
+// recordFailure in src/subscribers/owed.ts; src/http/plugins/outbox.ts joins them.
 import type { OutboxItem, SendResult } from './store.ts'
 
 /**

@@ -17,7 +17,7 @@ const MIN_FILL_SECONDS = 2
 const stack = await startEmulators(t, { ADDRESS_COOLDOWN_SECONDS: '300', BOT_MIN_FILL_SECONDS: String(MIN_FILL_SECONDS), RATE_LIMIT_PER_IP_PER_MINUTE: '100' })
 const app = await buildApp(stack.config, { clientOptions: { credentials: stack.credentials } }, { logger: false })
 t.teardown(() => app.close())
-await app.services.catalog.publish({ bytes: SAMPLE, filename: 'Guide.pdf', title: 'The Guide' })
+await app.catalog.publish({ bytes: SAMPLE, filename: 'Guide.pdf', title: 'The Guide' })
 
 const s3 = new S3Client({ region: 'us-east-1', endpoint: stack.config.aws.s3.endpoint, forcePathStyle: true, credentials: stack.credentials })
 t.teardown(() => s3.destroy())
@@ -76,7 +76,7 @@ async function loadForm (target: App, ip: string): Promise<string> {
 
 /** Polls (no fixed sleep) until the stamp is older than BOT_MIN_FILL_SECONDS, as a person's would be. */
 async function ripe (stamp: string): Promise<void> {
-  await eventually(() => app.services.formStamps.check(stamp, MIN_FILL_SECONDS * 1000) === 'ok' || undefined, { timeoutMs: (MIN_FILL_SECONDS + 3) * 1000, intervalMs: 100 })
+  await eventually(() => app.formStamps.check(stamp, MIN_FILL_SECONDS * 1000) === 'ok' || undefined, { timeoutMs: (MIN_FILL_SECONDS + 3) * 1000, intervalMs: 100 })
 }
 
 const post = (target: App, ip: string, fields: Record<string, string>, ua = 'Mozilla/5.0 (bombing test)') =>

@@ -147,7 +147,7 @@ t.test('ALTCHA round trip: a solved challenge is accepted once; a replay, a tamp
   const stack = await startEmulators(t, { CAPTCHA: 'altcha', BOT_MIN_FILL_SECONDS: '0', ADDRESS_COOLDOWN_SECONDS: '0' })
   const app: App = await buildApp(stack.config, { clientOptions: { credentials: stack.credentials } }, { logger: false })
   t.teardown(() => app.close())
-  await app.services.catalog.publish({ bytes: SAMPLE, filename: 'Guide.pdf', title: 'The Guide' })
+  await app.catalog.publish({ bytes: SAMPLE, filename: 'Guide.pdf', title: 'The Guide' })
   const s3 = new S3Client({ region: 'us-east-1', endpoint: stack.config.aws.s3.endpoint, forcePathStyle: true, credentials: stack.credentials })
   t.teardown(() => s3.destroy())
   const bucket = stack.config.aws.s3.bucket

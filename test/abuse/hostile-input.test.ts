@@ -192,8 +192,8 @@ const rows: Row[] = [
   { name: 'stamp with a forged signature', config: BOTS, headers: FORM, payload: form({ email: JANE, stamp: forgedStamp }), status: 303, location: '/thanks' },
   { name: 'stamp signed with another secret', config: BOTS, headers: FORM, payload: form({ email: JANE, stamp: foreignStamp }), status: 303, location: '/thanks' },
   { name: 'stamp older than a day (replayed)', config: BOTS, headers: FORM, payload: form({ email: JANE, stamp: staleStamp }), status: 303, location: '/thanks' },
-  { name: 'stamp too fast (issued just now)', config: BOTS, headers: FORM, payload: app => form({ email: JANE, stamp: app.services.formStamps.issue() }), status: 303, location: '/thanks' },
-  { name: 'stamp too fast (JSON)', config: BOTS, headers: JSON_BODY, payload: app => JSON.stringify({ email: JANE, stamp: app.services.formStamps.issue() }), status: 202, text: 'Check your inbox' },
+  { name: 'stamp too fast (issued just now)', config: BOTS, headers: FORM, payload: app => form({ email: JANE, stamp: app.formStamps.issue() }), status: 303, location: '/thanks' },
+  { name: 'stamp too fast (JSON)', config: BOTS, headers: JSON_BODY, payload: app => JSON.stringify({ email: JANE, stamp: app.formStamps.issue() }), status: 202, text: 'Check your inbox' },
   { name: 'stamp over the schema limit', config: BOTS, headers: JSON_BODY, payload: { email: JANE, stamp: 'x'.repeat(65) }, status: 422, code: 'invalid_request' },
 
   // Recipient-link tokens

@@ -26,7 +26,7 @@ async function appWith (trustProxy: string): Promise<App> {
 }
 
 const setup = await appWith('off')
-await setup.services.catalog.publish({ bytes: SAMPLE, filename: 'Guide.pdf', title: 'The Guide' })
+await setup.catalog.publish({ bytes: SAMPLE, filename: 'Guide.pdf', title: 'The Guide' })
 
 const unique = () => `proxy-${randomUUID().slice(0, 8)}@example.com`
 

@@ -16,7 +16,7 @@ const stack = await startEmulators(t, { ADDRESS_COOLDOWN_SECONDS: '0', ADDRESS_M
 const app = await buildApp(reconfigure(stack.config, { FORM_ORIGINS: 'https://www.marketer.example' }),
   { clientOptions: { credentials: stack.credentials } }, { logger: false })
 t.teardown(() => app.close())
-await app.services.catalog.publish({ bytes: SAMPLE, filename: 'Guide.pdf', title: 'The Guide' })
+await app.catalog.publish({ bytes: SAMPLE, filename: 'Guide.pdf', title: 'The Guide' })
 
 const s3 = new S3Client({ region: 'us-east-1', endpoint: stack.config.aws.s3.endpoint, forcePathStyle: true, credentials: stack.credentials })
 t.teardown(() => s3.destroy())
@@ -112,7 +112,7 @@ t.test('a form stamp is single-use: replayed for another address, it is treated 
   t.teardown(() => strict.close())
   const page = await strict.inject({ method: 'GET', url: '/' })
   const stamp = /name="stamp" value="([^"]+)"/.exec(page.body)?.[1] as string
-  await eventually(() => strict.services.formStamps.check(stamp, 1000) === 'ok' || undefined, { timeoutMs: 5000, intervalMs: 100 })
+  await eventually(() => strict.formStamps.check(stamp, 1000) === 'ok' || undefined, { timeoutMs: 5000, intervalMs: 100 })
   const first = unique('first')
   const typo = await post(strict, { email: 'first@@example.com', stamp })
   t.equal(typo.statusCode, 422, 'a typo...')
@@ -121,7 +121,7 @@ t.test('a form stamp is single-use: replayed for another address, it is treated 
   for (const address of others) t.equal((await post(strict, { email: address, stamp }, '198.51.100.99')).statusCode, 303, 'the replay gets a person\'s answer')
   t.equal((await emailsTo(first)).length, 1)
   for (const address of others) t.same(await emailsTo(address), [], 'but no email')
-  t.equal(strict.services.formStamps.check(stamp, 1000), 'replayed')
+  t.equal(strict.formStamps.check(stamp, 1000), 'replayed')
 })
 
 t.test('another site cannot post the form (403 page); FORM_ORIGINS and our own pages can, scripts are judged by the other limits', async t => {

@@ -32,7 +32,7 @@ const stack = await startEmulators(t, {
   RATE_LIMIT_PER_IP_PER_MINUTE: '0'
 })
 const app = await build(t, stack.config, { clientOptions: { credentials: stack.credentials } })
-const first = await app.services.catalog.publish({
+const first = await app.catalog.publish({
   bytes: await readFile(new URL('../../scripts/sample-whitepaper.pdf', import.meta.url)),
   filename: 'first-edition.pdf',
   title: 'First Edition',

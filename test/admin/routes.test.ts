@@ -34,8 +34,8 @@ const app = await buildApp(stack.config, { clientOptions: { credentials: stack.c
   logger: { ...loggerOptions('debug'), stream: new Writable({ write (chunk, _enc, cb) { logs += String(chunk); cb() } }) }
 })
 t.teardown(() => app.close())
-const first = await app.services.catalog.publish({ bytes: sample, filename: 'Guide.pdf', title: 'The Guide', description: 'All about links.' })
-await app.services.catalog.publish({ slug: 'q3', bytes: pdf(3000, 'q3 v1'), filename: 'q3.pdf', title: 'Q3 <Report>' })
+const first = await app.catalog.publish({ bytes: sample, filename: 'Guide.pdf', title: 'The Guide', description: 'All about links.' })
+await app.catalog.publish({ slug: 'q3', bytes: pdf(3000, 'q3 v1'), filename: 'q3.pdf', title: 'Q3 <Report>' })
 
 const login = await app.inject({ method: 'POST', url: '/admin/login', payload: { token: TOKEN } })
 const cookie = String(login.headers['set-cookie']).split(';')[0] ?? ''
@@ -159,7 +159,7 @@ t.test('upload → check → activate → roll back, through the presigned POST'
   t.match(page.body, new RegExp(`<tr class="current" data-version="${ticket.version}">`))
   t.match(page.body, 'Roll back to this', 'the older version offers a roll-back')
 
-  const older = (await app.services.catalog.versions('q3')).find(v => !v.current)
+  const older = (await app.catalog.versions('q3')).find(v => !v.current)
   const back = await api(`/admin/w/q3/versions/${older?.version}/activate`, {})
   t.equal(back.statusCode, 200)
   t.has(back.json(), { version: older?.version, title: 'Q3 <Report>' })
@@ -218,9 +218,9 @@ t.test('a ticket reused after the check changes nothing a download can reach', a
 
   const activated = await api(`/admin/w/q3/versions/${ticket.version}/activate`, {})
   t.equal(activated.statusCode, 200, activated.body)
-  const pointer = await app.services.catalog.read('q3')
+  const pointer = await app.catalog.read('q3')
   t.equal(pointer?.key, versionKey)
-  const link = await app.services.links.mint(pointer as WhitepaperPointer, 300)
+  const link = await app.downloadLinks.mint(pointer as WhitepaperPointer, 300)
   const download = await fetch(link.url)
   t.equal(download.status, 200)
   t.equal(sha256(Buffer.from(await download.arrayBuffer())), sha256(bytes), 'the public download is the checked PDF')

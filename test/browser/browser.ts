@@ -3,7 +3,7 @@
 import { mkdir, readFile } from 'node:fs/promises'
 import { chromium, type Browser, type BrowserContextOptions, type Page } from 'playwright-core'
 import { buildApp, type App } from '../../src/app.ts'
-import type { ServiceDeps } from '../../src/services.ts'
+import type { ServiceDeps } from '../../src/app.ts'
 import { eventually, isolateNetwork, sentEmails, startEmulators, type Emulators, type StoredEmail, type Teardown } from '../helper.ts'
 
 /** The Debian package `chromium` (.ci/run installs it). */
@@ -45,7 +45,7 @@ export async function startSite (t: Teardown, overrides: Record<string, string> 
   isolateNetwork(t)
   const stack = await startEmulators(t, { CATALOG_REFRESH_SECONDS: '0', RATE_LIMIT_PER_IP_PER_MINUTE: '0', ...overrides })
   const app = await listen(t, stack, deps)
-  await app.app.services.catalog.publish({
+  await app.app.catalog.publish({
     bytes: SAMPLE,
     filename: 'guide.pdf',
     title: TITLE,

@@ -98,7 +98,7 @@ t.test('the app\'s delivery composes with its own templates and limits (what an 
   await writeFile(join(dir, 'confirmation.txt'), 'CUSTOM {{title}}: {{ignoreNote}}')
   mockPointer()
   const app = await build(t, testConfig({ ADDRESS_MAX_EMAILS: '2', ADDRESS_WINDOW_DAYS: '10' }), { templatesDir: dir })
-  const composed = await app.services.delivery.compose(item)
+  const composed = await app.delivery.compose(item)
   t.match(composed?.email.text, /^CUSTOM /, 'the templates the app was given')
   t.match(composed?.email.text, 'at most 2 emails in 10 days', 'the limits the app holds to')
   t.match(composed?.email.html, /^<p>CUSTOM .*X-Amz-Signature=/)

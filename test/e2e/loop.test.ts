@@ -34,7 +34,7 @@ const s3 = new S3Client({ region: 'us-east-1', endpoint: s3Endpoint, forcePathSt
 t.teardown(() => s3.destroy())
 
 const app = await build(t, stack.config, { clientOptions: { credentials: stack.credentials } })
-const pointer = await app.services.catalog.publish({ bytes: pdf, filename: FILENAME, title: TITLE })
+const pointer = await app.catalog.publish({ bytes: pdf, filename: FILENAME, title: TITLE })
 const base = await app.listen({ port: 0, host: '127.0.0.1' })
 
 async function getRecord (hash: string): Promise<SubscriberRecord> {
@@ -207,7 +207,7 @@ t.test('the emailed link works until LINK_TTL_SECONDS have passed, then S3 answe
   const behindMs = 56_000
   const past = await build(t, reconfigure(stack.config, { LINK_TTL_SECONDS: '60' }), {
     clientOptions: { credentials: stack.credentials },
-    now: () => new Date(Date.now() - behindMs)
+    now: () => Date.now() - behindMs
   })
   const address = 'short.ttl@example.com'
   const res = await past.inject({

@@ -24,7 +24,7 @@ const clientOptions = { clientOptions: { credentials: stack.credentials } }
 // The instance visitors use (it sends the emails), and the one a marketer publishes through.
 const visitors = await build(t, stack.config, clientOptions)
 const publisher = await build(t, reconfigure(stack.config, { SENDER: 'off' }), clientOptions)
-const catalog = publisher.services.catalog
+const catalog = publisher.catalog
 
 const v1 = { bytes: pdf('first edition'), filename: 'report.pdf', title: 'The Report, 1st edition', description: 'First.' }
 const v2 = { bytes: pdf('second edition'), filename: 'report-2.pdf', title: 'The Report, 2nd edition', description: 'Second.' }

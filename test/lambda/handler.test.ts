@@ -50,7 +50,7 @@ t.test('API Gateway v2 events: form post, JSON post, fresh-link redirect, one ap
   isolateNetwork(t)
   const stack = await startEmulators(t, { CATALOG_REFRESH_SECONDS: '0' })
   const publisher = await buildApp(stack.config, { clientOptions: { credentials: stack.credentials } }, { logger: false })
-  await publisher.services.catalog.publish({ bytes: SAMPLE, filename: 'Guide.pdf', title: 'The Guide' })
+  await publisher.catalog.publish({ bytes: SAMPLE, filename: 'Guide.pdf', title: 'The Guide' })
   await publisher.close()
 
   const env = {

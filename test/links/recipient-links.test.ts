@@ -10,11 +10,11 @@ import { eventually, sentEmails, startEmulators, type Emulators, type StoredEmai
 const SAMPLE = await readFile(new URL('../../scripts/sample-whitepaper.pdf', import.meta.url))
 const FORM = { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': 'Mozilla/5.0 (recipient)' }
 
-async function setup (t: Teardown, overrides: Record<string, string> = {}, now?: () => Date) {
+async function setup (t: Teardown, overrides: Record<string, string> = {}, now?: () => number) {
   const stack = await startEmulators(t, { CATALOG_REFRESH_SECONDS: '0', RATE_LIMIT_PER_IP_PER_MINUTE: '0', ...overrides })
   const app = await buildApp(stack.config, { clientOptions: { credentials: stack.credentials }, ...(now ? { now } : {}) }, { logger: false })
   t.teardown(() => app.close())
-  await app.services.catalog.publish({ bytes: SAMPLE, filename: 'Guide.pdf', title: 'The Guide' })
+  await app.catalog.publish({ bytes: SAMPLE, filename: 'Guide.pdf', title: 'The Guide' })
   const s3 = new S3Client({ region: 'us-east-1', endpoint: stack.config.aws.s3.endpoint, forcePathStyle: true, credentials: stack.credentials })
   t.teardown(() => s3.destroy())
   const record = async (address: string): Promise<SubscriberRecord> => {
@@ -24,7 +24,7 @@ async function setup (t: Teardown, overrides: Record<string, string> = {}, now?:
   /** Signs up and waits until the email is out and the sender has recorded it (no write left in flight). */
   const signUp = async (address: string): Promise<StoredEmail> => {
     const email = await signUpOnly(app, stack, address)
-    await eventually(() => (app.services.outbox.stats().pending === 0 && app.services.outbox.stats().inFlight === 0) || undefined)
+    await eventually(() => (app.outbox.stats().pending === 0 && app.outbox.stats().inFlight === 0) || undefined)
     return email
   }
   return { stack, app, record, signUp }
@@ -137,7 +137,7 @@ t.test('fresh link: 302 to a new short-lived presigned URL of the current versio
 
   // A swap: the same email's fresh link now serves the new version.
   const v2 = Buffer.concat([SAMPLE, Buffer.from('\n% second edition\n')])
-  await app.services.catalog.publish({ bytes: v2, filename: 'Guide.pdf' })
+  await app.catalog.publish({ bytes: v2, filename: 'Guide.pdf' })
   const after = await app.inject({ url: renew })
   const pdf2 = await fetch(String(after.headers.location))
   t.same(Buffer.from(await pdf2.arrayBuffer()), v2)
@@ -145,7 +145,7 @@ t.test('fresh link: 302 to a new short-lived presigned URL of the current versio
 
 t.test('a whitepaper that is gone: a clear 410 page', async t => {
   const { app } = await setup(t)
-  const links = app.services.recipientLinks.forEmail(hashAddress('x@example.com'), 'withdrawn')
+  const links = app.recipientLinks.forEmail(hashAddress('x@example.com'), 'withdrawn')
   const res = await app.inject({ url: new URL(links.renewUrl).pathname })
   t.equal(res.statusCode, 410)
   t.match(res.body, 'This whitepaper is no longer available')
@@ -170,7 +170,7 @@ t.test('tampered, wrong-purpose and expired tokens: friendly 4xx pages, never a 
   t.same(json.json(), { code: 'token_invalid', message: 'This link is not valid. It may have been cut short or changed: copy the whole address from the email.' })
 
   // 91 days later the fresh-link token has expired; the unsubscribe token still works.
-  const later = await buildApp(stack.config, { clientOptions: { credentials: stack.credentials }, now: () => new Date(Date.now() + 91 * 86400_000) }, { logger: false })
+  const later = await buildApp(stack.config, { clientOptions: { credentials: stack.credentials }, now: () => Date.now() + 91 * 86400_000 }, { logger: false })
   t.teardown(() => later.close())
   const expired = await later.inject({ url: links.renew })
   t.equal(expired.statusCode, 410)

@@ -24,7 +24,7 @@ t.test('request logs carry reqId and no address or token', async t => {
   const stream = new Writable({ write (chunk, _enc, cb) { raw += chunk.toString(); cb() } })
   const app = await buildApp(stack.config, { clientOptions: { credentials: stack.credentials } }, { logger: { ...loggerOptions('debug'), stream } })
   t.teardown(() => app.close())
-  await app.services.catalog.publish({ bytes: SAMPLE, filename: 'Guide.pdf', title: 'The Guide' })
+  await app.catalog.publish({ bytes: SAMPLE, filename: 'Guide.pdf', title: 'The Guide' })
 
   const signup = await app.inject({ method: 'POST', url: '/subscribe', headers: FORM, payload: `email=${encodeURIComponent(ADDRESS)}` })
   t.equal(signup.statusCode, 303)

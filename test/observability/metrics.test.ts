@@ -20,7 +20,7 @@ async function setup (t: Teardown, overrides: Record<string, string> = {}) {
   const stack = await startEmulators(t, { CATALOG_REFRESH_SECONDS: '0', ...overrides })
   const app = await buildApp(stack.config, { clientOptions: { credentials: stack.credentials } }, { logger: false })
   t.teardown(() => app.close())
-  await app.services.catalog.publish({ bytes: SAMPLE, filename: 'Guide.pdf', title: 'The Guide' })
+  await app.catalog.publish({ bytes: SAMPLE, filename: 'Guide.pdf', title: 'The Guide' })
   return app
 }
 
@@ -40,7 +40,7 @@ t.test('signups by outcome, fresh links minted, latency by route pattern', async
   t.equal((await app.inject({ method: 'POST', url: '/subscribe', headers: FORM, payload: 'email=bob%40example.com', ...ip })).statusCode, 429)
   t.equal((await app.inject({ method: 'POST', url: '/subscribe', headers: JSON_POST, payload: '{"email":"cy@example.com","slug":"no-such-paper"}', remoteAddress: '192.0.2.11' })).statusCode, 404)
 
-  const { renewUrl } = app.services.recipientLinks.forEmail(hashAddress('ann@example.com'), 'default')
+  const { renewUrl } = app.recipientLinks.forEmail(hashAddress('ann@example.com'), 'default')
   const token = renewUrl.split('/d/')[1]!
   for (let i = 0; i < 2; i++) t.equal((await app.inject({ url: `/d/${token}`, remoteAddress: `192.0.2.${20 + i}` })).statusCode, 302)
   t.equal((await app.inject({ url: '/no/such/page-with-a-secret-path' })).statusCode, 404)

@@ -19,7 +19,7 @@ t.test('two instances drain a crashed instance\'s batches exactly once', async t
     return app
   }))
   const [a, b] = apps as [typeof apps[0], typeof apps[0]]
-  await a.services.catalog.publish({ bytes: SAMPLE, filename: 'Guide.pdf', title: 'The Guide' })
+  await a.catalog.publish({ bytes: SAMPLE, filename: 'Guide.pdf', title: 'The Guide' })
   const s3 = new S3Client({ region: 'us-east-1', endpoint: stack.config.aws.s3.endpoint, forcePathStyle: true, credentials: stack.credentials })
   t.teardown(() => s3.destroy())
   const outbox = createOutboxStore({ s3, bucket: stack.config.aws.s3.bucket })
@@ -41,7 +41,7 @@ t.test('two instances drain a crashed instance\'s batches exactly once', async t
   for (const address of addresses) {
     const hash = hashAddress(address)
     const unsubscribed = address === 'reader7@example.com'
-    await a.services.subscribers.create({
+    await a.subscribers.create({
       schemaVersion: 1, address, addressHash: hash, status: unsubscribed ? 'unsubscribed' : 'pending', createdAt: requestedAt, updatedAt: requestedAt,
       signups: [], deliveries: [],
       ...(unsubscribed ? { unsubscription: { at: new Date(now - 30_000).toISOString(), ip: '192.0.2.1', userAgent: 'x', via: 'one-click' as const } } : {})
@@ -69,6 +69,6 @@ t.test('two instances drain a crashed instance\'s batches exactly once', async t
   const left = JSON.parse(await (await s3.send(new GetObjectCommand({ Bucket: stack.config.aws.s3.bucket, Key: `outbox/${aliveBatch.id}.json` }))).Body!.transformToString()) as OutboxBatch
   t.equal(left.owner, 'alive-elsewhere', 'a live lease is left alone')
   t.same(left.done, {})
-  const sentBy = a.services.outbox.stats().sent + b.services.outbox.stats().sent
+  const sentBy = a.outbox.stats().sent + b.outbox.stats().sent
   t.equal(sentBy, expected.length, 'the two instances together sent each once')
 })

@@ -267,7 +267,7 @@ t.test('SES refusing the message: the visitor was already thanked; the failure i
   t.equal(rec.sesSends.length, 1, 'a permanent failure is not retried')
   t.match(rec.s3Puts[1]?.body.deliveries, [{ status: 'failed', error: 'MessageRejected' }])
   t.equal(rec.s3Puts[1]?.headers['if-match'], '"etag-1"')
-  t.same(app.services.outbox.stats().failures, { MessageRejected: 1 })
+  t.same(app.outbox.stats().failures, { MessageRejected: 1 })
 })
 
 t.test('logs never contain the address, even when SES quotes it', async t => {

@@ -30,7 +30,7 @@ async function instance (t: Teardown) {
   const app: App = await buildApp(stack.config, { clientOptions: { credentials: stack.credentials } }, { logger: false })
   t.teardown(() => app.close())
   const puts: string[] = []
-  app.services.aws.s3.middlewareStack.add((next, context) => async args => {
+  app.aws.s3.middlewareStack.add((next, context) => async args => {
     const out = await next(args)
     if (context.commandName === 'PutObjectCommand') puts.push((args.input as { Key: string }).Key)
     return out
@@ -39,9 +39,9 @@ async function instance (t: Teardown) {
 }
 
 const first = await instance(t)
-await first.app.services.catalog.publish({ bytes: SAMPLE, filename: 'Guide.pdf', title: 'The Guide' })
+await first.app.catalog.publish({ bytes: SAMPLE, filename: 'Guide.pdf', title: 'The Guide' })
 
-const stored = async (address: string) => await first.app.services.subscribers.get(hashAddress(address))
+const stored = async (address: string) => await first.app.subscribers.get(hashAddress(address))
 const written = (puts: string[], address: string) => puts.filter(k => k === subscriberKey(hashAddress(address))).length
 
 async function marker (messageId: string): Promise<Record<string, unknown> | undefined> {

@@ -17,10 +17,10 @@ isolateNetwork(t)
 serveCertificate(certs)
 const app = await buildApp(stack.config, { clientOptions: { credentials: stack.credentials } }, { logger: false })
 t.teardown(() => app.close())
-await app.services.catalog.publish({ bytes: SAMPLE, filename: 'Guide.pdf', title: 'The Guide' })
+await app.catalog.publish({ bytes: SAMPLE, filename: 'Guide.pdf', title: 'The Guide' })
 
 const post = postTo(app)
-const record = async (address: string) => (await app.services.subscribers.get(hashAddress(address)))?.record
+const record = async (address: string) => (await app.subscribers.get(hashAddress(address)))?.record
 
 t.test('a permanent bounce (SignatureVersion 2) suppresses the address for good', async t => {
   const res = await post(signed(certs.key, { Type: 'Notification', Message: bounce('Bounced@Example.com') }))

@@ -116,8 +116,7 @@ export default fp(async function metrics (app: FastifyInstance, opts: MetricsOpt
     },
     logLevel: 'warn'
   }, async (request, reply) => {
-    // Read when asked: this plugin is registered before the services (it must see every route added).
-    if (!hasMetricsToken(request.headers.authorization, app.services.config.metrics.token)) return reply.callNotFound()
+    if (!hasMetricsToken(request.headers.authorization, app.config.metrics.token)) return reply.callNotFound()
     return reply.type(registry.contentType).header('cache-control', 'no-store').send(await registry.metrics())
   })
 }, { name: 'app-metrics' })

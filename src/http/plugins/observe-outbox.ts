@@ -5,7 +5,7 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 
 export default fp(async function observeOutbox (app: FastifyInstance) {
-  const { outbox } = app.services
+  const { outbox } = app
   const registers = app.appMetrics ? [app.appMetrics.registry] : []
   const gauge = (name: string, help: string, read: () => number) => new client.Gauge({
     name, help, registers, collect () { this.set(read()) }
@@ -33,4 +33,4 @@ export default fp(async function observeOutbox (app: FastifyInstance) {
   }, 30_000)
   timer.unref()
   app.addHook('onClose', async () => clearInterval(timer))
-}, { name: 'observe-outbox', dependencies: ['services'] })
+}, { name: 'observe-outbox', dependencies: ['outbox'] })

@@ -16,7 +16,7 @@ declare module 'fastify' {
 
 /** The route option for RATE_LIMIT_PER_IP_PER_MINUTE × factor; false when set to 0 (off). */
 export function perIpPerMinute (app: App, factor = 1): false | { max: number, timeWindow: number } {
-  const max = app.services.config.rateLimit.perIpPerMinute * factor
+  const max = app.config.rateLimit.perIpPerMinute * factor
   return max > 0 ? { max, timeWindow: 60_000 } : false
 }
 

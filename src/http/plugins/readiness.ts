@@ -96,15 +96,15 @@ export function createReadiness (options: { timeoutMs: number, log: FastifyBaseL
 }
 
 /**
- * Decorates `app.readiness` with the S3 and SES checks. Register after `services`; a later plugin
+ * Decorates `app.readiness` with the S3 and SES checks. Register after the `aws` plugin; a later plugin
  * adds its own with `app.readiness.add('outbox', async signal => …)`.
  */
 export default fp(async function readiness (app: FastifyInstance, opts: { timeoutMs: number }) {
   const registry = createReadiness({ timeoutMs: opts.timeoutMs, log: app.log })
-  const { aws, config } = app.services
+  const { aws, config } = app
   // HeadBucket: reachable, credentials valid, bucket exists (needs s3:ListBucket on the bucket).
   registry.add('s3', signal => aws.s3.send(new HeadBucketCommand({ Bucket: config.aws.s3.bucket }), { abortSignal: signal }))
   // GetAccount: reachable and credentials valid (needs ses:GetAccount).
   registry.add('ses', signal => aws.ses.send(new GetAccountCommand({}), { abortSignal: signal }))
   app.decorate('readiness', registry)
-}, { name: 'readiness', dependencies: ['services'] })
+}, { name: 'readiness', dependencies: ['config', 'aws'] })

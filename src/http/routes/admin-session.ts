@@ -57,7 +57,7 @@ function sameOrigin (request: FastifyRequest, publicOrigin: string): boolean {
 
 export async function sessionRoutes (app: App, options: SessionRoutesOptions): Promise<void> {
   const { auth, config, site, ctx, page } = options
-  const { aws } = app.services
+  const { aws } = app
   const sessions = createSessionStore({ s3: aws.s3, bucket: config.aws.s3.bucket })
   const loginLimit = createLoginLimit({ maxFailures: config.admin.loginMaxFailures, redis: app.sharedRedis })
   const publicOrigin = new URL(config.http.publicUrl).origin

@@ -28,7 +28,7 @@ const EMAIL_FRAME_URL = '/admin/w/:slug/preview.html'
 const PREVIEW_ADDRESS_HASH = '0'.repeat(64)
 
 export default async function adminRoutes (app: App) {
-  const { config, catalog, site, aws, delivery } = app.services
+  const { config, catalog, site, aws, delivery } = app
   const adminToken = config.admin.token
   // Off: no route exists, so every /admin URL is the ordinary 404.
   if (!adminToken) return

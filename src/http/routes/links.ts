@@ -35,7 +35,7 @@ function requester (request: FastifyRequest) {
 }
 
 export default async function linkRoutes (app: App) {
-  const { recipientLinks, site } = app.services
+  const { recipientLinks, site } = app
   const ctx = { site }
 
   // RFC 8058 allows the one-click POST as multipart/form-data too; its content is not needed.

@@ -33,7 +33,7 @@ export interface SesWebhookOptions {
 }
 
 export default async function sesWebhook (app: App, opts: SesWebhookOptions = {}) {
-  const { config, subscribers, outbox, aws } = app.services
+  const { config, subscribers, outbox, aws } = app
   const topics = new Set(config.webhook.snsTopicArns)
   if (topics.size === 0) return
   const validator = opts.validator ?? new SnsPayloadValidator()
@@ -44,7 +44,7 @@ export default async function sesWebhook (app: App, opts: SesWebhookOptions = {}
   const processed = createProcessedMessages({ s3: aws.s3, bucket: config.aws.s3.bucket })
 
   // Machines call this route: errors are JSON whatever the request says it accepts.
-  app.setErrorHandler((err, request, reply) => replyWithError(err, request, reply, { site: app.services.site, json: true }))
+  app.setErrorHandler((err, request, reply) => replyWithError(err, request, reply, { site: app.site, json: true }))
 
   // SNS posts JSON with `Content-Type: text/plain`.
   app.addContentTypeParser('text/plain', { parseAs: 'string', bodyLimit: 262_144 }, (_req, body, done) => {

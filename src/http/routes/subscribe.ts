@@ -29,7 +29,7 @@ export const SubscribeAcceptedSchema = Type.Object({
 })
 
 export default async function subscribeRoutes (app: App) {
-  const { signup, catalog, site, formStamps, config, altcha } = app.services
+  const { signup, catalog, site, formStamps, config, altcha } = app
   // A bad address re-renders the form with the message beside the field (HTML) or a code (JSON).
   const errors: ErrorView = {
     site,

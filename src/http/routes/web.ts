@@ -29,7 +29,7 @@ const AssetSchema = Type.String({ description: 'static asset' })
 const PAGE = { tags: ['pages'], produces: ['text/html'] }
 
 export default async function webRoutes (app: App) {
-  const { catalog, site, formStamps, config } = app.services
+  const { catalog, site, formStamps, config } = app
   const captcha = config.signup.captcha === 'altcha'
 
   app.get('/', { schema: { ...PAGE, summary: 'Landing page of the default whitepaper', response: { 200: HtmlSchema } } }, async (_request, reply) => {
@@ -68,7 +68,7 @@ export default async function webRoutes (app: App) {
     })
     app.get('/altcha/challenge', { schema: { hide: true }, config: { rateLimit: perIpPerMinute(app, 6) } }, async (request, reply) => {
       reply.header('cache-control', 'no-store')
-      return await app.services.altcha!.challengeHandler(request, reply)
+      return await app.altcha!.challengeHandler(request, reply)
     })
   }
 

@@ -1,0 +1,78 @@
+// The outbox: signups are queued durably in S3 and sent in the background at SES's pace. The sender
+// starts beside the server and stops gracefully; the writer is what the signup queues with.
+import { randomBytes } from 'node:crypto'
+import fp from 'fastify-plugin'
+import type { FastifyInstance } from 'fastify'
+import { systemClock } from '../../clock.ts'
+import { createLeases } from '../../outbox/leases.ts'
+import { createSendRate } from '../../outbox/rate.ts'
+import { createOutboxStore } from '../../outbox/store.ts'
+import { createOutboxWorker, type OutboxWorker } from '../../outbox/worker.ts'
+import { createOutboxWriter, type OutboxWriter } from '../../outbox/writer.ts'
+import { createOwedChecks } from '../../subscribers/owed.ts'
+import type { StoredRecord } from '../../subscribers/store.ts'
+import type { ServiceDeps } from './deps.ts'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** the outbox worker: stats(), scan(), suppress(), accept(), start(), stop(), events */
+    outbox: OutboxWorker<StoredRecord>
+    /** queues emails durably (the signup's Outbox port) */
+    outboxWriter: OutboxWriter<StoredRecord>
+  }
+}
+
+export default fp(async function outbox (app: FastifyInstance, opts: { deps: ServiceDeps }) {
+  const { config, aws, delivery } = app
+  const clock = opts.deps.now ?? systemClock
+  const owner = `${config.outbox.instanceName}-${randomBytes(4).toString('hex')}`
+  const { leaseMs } = config.outbox
+  const store = createOutboxStore({ s3: aws.s3, bucket: config.aws.s3.bucket })
+  const sendRate = createSendRate({ ses: aws.ses, override: config.aws.ses.maxSendRate, log: app.log })
+  const log = app.log.child({ component: 'outbox' })
+  const owed = createOwedChecks({ store: app.subscribers, clock })
+  const worker = createOutboxWorker<StoredRecord>({
+    leases: createLeases({ store, owner, leaseMs, clock, log }),
+    ports: { deliver: delivery.deliver, isOwed: owed.isOwed, recordFailure: owed.recordFailure },
+    rate: sendRate.bucket,
+    scanIntervalMs: config.outbox.scanIntervalMs,
+    maxAttempts: config.outbox.maxAttempts,
+    concurrency: config.outbox.concurrency,
+    log,
+    clock
+  })
+  app.decorate('outbox', worker)
+  app.decorate('outboxWriter', createOutboxWriter<StoredRecord>({
+    store,
+    owner,
+    leaseMs,
+    onWritten: (batch, etag, known) => worker.accept(batch, etag, known),
+    clock
+  }))
+
+  // The sender starts beside the server, not before it: its SES round trips (the stored template,
+  // the account's sending rate) must not hold up serving. Signups queue durably meanwhile.
+  let senderStarting: Promise<void> | undefined
+  if (config.outbox.sender) {
+    app.addHook('onReady', async () => {
+      senderStarting = (async () => {
+        if (config.aws.ses.templates) {
+          await delivery.prepareTemplate().catch(err => {
+            app.log.warn({ err: { name: (err as Error).name } }, 'SES would not store the email template: sending the whole email each time (allow ses:GetEmailTemplate and ses:CreateEmailTemplate)')
+          })
+        }
+        await sendRate.start()
+        worker.start()
+      })().catch(err => {
+        // Not expected (each step handles its own failures), but never an unhandled rejection.
+        app.log.error({ err }, 'the sender did not start: signups are queued until an instance sends them')
+      })
+    })
+  }
+  // In-flight sends finish (within the grace period); the rest stays queued for the next instance.
+  app.addHook('preClose', async () => {
+    await senderStarting
+    sendRate.stop()
+    await worker.stop(config.outbox.shutdownGraceMs)
+  })
+}, { name: 'outbox', dependencies: ['config', 'aws', 'subscribers', 'delivery'] })
