@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify'
 import { safeEqual } from '../../admin/auth.ts'
 import fastifyMetricsModule from 'fastify-metrics'
 import fp from 'fastify-plugin'
+import { AS_IS } from '../as-is.ts'
 import { Type } from 'typebox'
 import { toProblem } from '../errors.ts'
 
@@ -108,6 +109,7 @@ export default fp(async function metrics (app: FastifyInstance, opts: MetricsOpt
   // them before and after posting an address what state it is in: on the public port, /metrics is
   // the very 404 of an unknown URL unless the request bears METRICS_TOKEN.
   app.get('/metrics', {
+    ...AS_IS,
     schema: {
       hide: true,
       summary: 'Prometheus metrics',

@@ -4,6 +4,7 @@ import cookie from '@fastify/cookie'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import type { App } from '../app-type.ts'
+import { AS_IS } from '../as-is.ts'
 import type { Config } from '../../config.ts'
 import { DomainError } from '../../errors.ts'
 import { wantsJson } from '../errors.ts'
@@ -100,6 +101,7 @@ export async function sessionRoutes (app: App, options: SessionRoutesOptions): P
   })
 
   app.get('/admin/login', {
+    ...AS_IS,
     schema: { summary: 'Admin log-in form', tags: Tags, response: { 200: HtmlSchema, 303: RedirectSchema } }
   }, async (request, reply) => {
     if (request.adminSession) return reply.redirect('/admin', 303)
@@ -107,6 +109,7 @@ export async function sessionRoutes (app: App, options: SessionRoutesOptions): P
   })
 
   app.post('/admin/login', {
+    ...AS_IS,
     schema: {
       summary: 'Log in with ADMIN_TOKEN',
       description: 'Sets a signed, HttpOnly, SameSite=Strict session cookie (Secure when PUBLIC_URL is https).',
@@ -140,6 +143,7 @@ export async function sessionRoutes (app: App, options: SessionRoutesOptions): P
   })
 
   app.post('/admin/logout', {
+    ...AS_IS,
     schema: { summary: 'Log out', tags: Tags, body: CsrfBody, response: { 303: RedirectSchema, ...Errors } }
   }, async (request, reply) => {
     // The record goes: this cookie, wherever it was copied, opens no instance any more.

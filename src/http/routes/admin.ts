@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import type { App } from '../app-type.ts'
+import { AS_IS } from '../as-is.ts'
 import { PUBLIC_DIR } from '../public-dir.ts'
 import { DomainError } from '../../errors.ts'
 import { type ErrorView, replyWithError, wantsJson } from '../errors.ts'
@@ -80,14 +81,17 @@ export default async function adminRoutes (app: App) {
     reply.type('text/css; charset=utf-8').header('cache-control', 'no-cache').send(ASSETS.css))
 
   app.get('/admin', {
+    ...AS_IS,
     schema: { summary: 'Whitepapers and their current versions', tags: Tags, response: { 200: HtmlSchema, 303: RedirectSchema } }
   }, async (request, reply) => page(reply, dashboardPage(ctx(request), await catalog.overview())))
 
   app.get('/admin/new', {
+    ...AS_IS,
     schema: { summary: 'Go to a (new) whitepaper', tags: Tags, querystring: SlugParams, response: { 303: RedirectSchema, ...Errors } }
   }, async (request, reply) => reply.redirect(`/admin/w/${request.query.slug}`, 303))
 
   app.get('/admin/w/:slug', {
+    ...AS_IS,
     schema: {
       summary: 'A whitepaper: versions, upload, activate',
       tags: Tags,
@@ -175,6 +179,7 @@ export default async function adminRoutes (app: App) {
   })
 
   app.get('/admin/w/:slug/preview', {
+    ...AS_IS,
     schema: { summary: 'Preview the email of the current version (sends nothing)', tags: Tags, params: SlugParams, response: { 200: HtmlSchema, 303: RedirectSchema, ...Errors } }
   }, async (request, reply) => {
     const { slug } = request.params
@@ -183,6 +188,7 @@ export default async function adminRoutes (app: App) {
   })
 
   app.get('/admin/w/:slug/preview.html', {
+    ...AS_IS,
     schema: { summary: 'The HTML part of the preview email', tags: Tags, params: SlugParams, response: { 200: HtmlSchema, 303: RedirectSchema, ...Errors } }
   }, async (request, reply) => {
     const rendered = await renderPreview(request.params.slug)
@@ -201,6 +207,7 @@ export default async function adminRoutes (app: App) {
   }
 
   app.get('/admin/signups', {
+    ...AS_IS,
     schema: { summary: 'Signup counts by status and by day', tags: Tags, response: { 200: HtmlSchema, 303: RedirectSchema, ...Errors } }
   }, async (request, reply) => {
     const stats = await signupStats({ s3: aws.s3, bucket: config.aws.s3.bucket })
@@ -208,6 +215,7 @@ export default async function adminRoutes (app: App) {
   })
 
   app.get('/admin/signups.csv', {
+    ...AS_IS,
     schema: {
       summary: 'Download signups as CSV (streamed)',
       description: 'RFC 4180; columns address, status, created, confirmed, unsubscribed, consent_text_version, whitepapers_requested, signup_ip; formula-like cells are prefixed with \'.',

@@ -2,6 +2,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import type { App } from '../app-type.ts'
+import { AS_IS } from '../as-is.ts'
 import { ErrorSchema, type ErrorView, replyWithError, wantsJson } from '../errors.ts'
 import { messagePage, actionPage, resultPage } from '../views/pages.ts'
 import { TokenError } from '../../links/tokens.ts'
@@ -68,7 +69,7 @@ export default async function linkRoutes (app: App) {
     response: { 200: ResultSchema, '4xx': ErrorSchema, '5xx': ErrorSchema }
   })
 
-  app.get('/c/:token', { schema: { ...tokenRoute('confirm page (a GET never confirms)'), response: { 200: PageSchema, '4xx': ErrorSchema } } }, async (request, reply) => {
+  app.get('/c/:token', { ...AS_IS, schema: { ...tokenRoute('confirm page (a GET never confirms)'), response: { 200: PageSchema, '4xx': ErrorSchema } } }, async (request, reply) => {
     recipientLinks.checkConfirm(request.params.token)
     return page(reply, 200, actionPage(ctx, {
       title: 'Confirm your subscription',
@@ -92,7 +93,7 @@ export default async function linkRoutes (app: App) {
     return page(reply, 200, resultPage(ctx, { title: ok ? 'You are subscribed' : 'Not subscribed', text, ...(ok ? {} : { link: { href: '/', label: 'Sign up again' } }) }))
   })
 
-  app.get('/u/:token', { schema: { ...tokenRoute('unsubscribe page (a GET never unsubscribes)'), response: { 200: PageSchema, '4xx': ErrorSchema } } }, async (request, reply) => {
+  app.get('/u/:token', { ...AS_IS, schema: { ...tokenRoute('unsubscribe page (a GET never unsubscribes)'), response: { 200: PageSchema, '4xx': ErrorSchema } } }, async (request, reply) => {
     recipientLinks.checkUnsubscribe(request.params.token)
     return page(reply, 200, actionPage(ctx, {
       title: 'Unsubscribe',
@@ -117,6 +118,7 @@ export default async function linkRoutes (app: App) {
   })
 
   app.get('/d/:token', {
+    ...AS_IS,
     schema: {
       params: TokenParamsSchema,
       description: 'redirects to a freshly minted presigned URL of the current version',

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url'
 import { perIpPerMinute } from '../plugins/rate-limit.ts'
 import { Type } from 'typebox'
 import type { App } from '../app-type.ts'
+import { AS_IS } from '../as-is.ts'
 import { PUBLIC_DIR } from '../public-dir.ts'
 import { DEFAULT_SLUG, SLUG_PATTERN } from '../../whitepapers/keys.ts'
 import { FORM_PAGE_HEADERS, landingPage, thanksPage } from '../views/pages.ts'
@@ -32,38 +33,38 @@ export default async function webRoutes (app: App) {
   const { catalog, site, formStamps, config } = app
   const captcha = config.signup.captcha === 'altcha'
 
-  app.get('/', { schema: { ...PAGE, summary: 'Landing page of the default whitepaper', response: { 200: HtmlSchema } } }, async (_request, reply) => {
+  app.get('/', { ...AS_IS, schema: { ...PAGE, summary: 'Landing page of the default whitepaper', response: { 200: HtmlSchema } } }, async (_request, reply) => {
     const pointer = await catalog.require(DEFAULT_SLUG)
     return reply.type('text/html; charset=utf-8').headers(FORM_PAGE_HEADERS).send(landingPage({ site }, { pointer, stamp: formStamps.issue(), captcha }))
   })
 
-  app.get('/w/:slug', { schema: { ...PAGE, summary: 'Landing page of another whitepaper', params: SlugParamsSchema, response: { 200: HtmlSchema } } }, async (request, reply) => {
+  app.get('/w/:slug', { ...AS_IS, schema: { ...PAGE, summary: 'Landing page of another whitepaper', params: SlugParamsSchema, response: { 200: HtmlSchema } } }, async (request, reply) => {
     const pointer = await catalog.require(request.params.slug)
     return reply.type('text/html; charset=utf-8').headers(FORM_PAGE_HEADERS).send(landingPage({ site }, { pointer, stamp: formStamps.issue(), captcha }))
   })
 
   // The form alone, to be framed by the marketer's own pages (FORM_ORIGINS): no JavaScript needed there.
-  app.get('/embed/:slug', { schema: { ...PAGE, summary: 'The form of a whitepaper, for an iframe on a FORM_ORIGINS page', params: SlugParamsSchema, response: { 200: HtmlSchema } } }, async (request, reply) => {
+  app.get('/embed/:slug', { ...AS_IS, schema: { ...PAGE, summary: 'The form of a whitepaper, for an iframe on a FORM_ORIGINS page', params: SlugParamsSchema, response: { 200: HtmlSchema } } }, async (request, reply) => {
     const pointer = await catalog.require(request.params.slug)
     return allowFraming(reply, config.http.formOrigins).type('text/html; charset=utf-8').headers(FORM_PAGE_HEADERS)
       .send(landingPage({ site, embed: true }, { pointer, stamp: formStamps.issue(), captcha }))
   })
 
-  app.get('/thanks', { schema: { ...PAGE, summary: 'Thank-you page after a form post', querystring: ThanksQuerySchema, response: { 200: HtmlSchema } } }, async (request, reply) => {
+  app.get('/thanks', { ...AS_IS, schema: { ...PAGE, summary: 'Thank-you page after a form post', querystring: ThanksQuerySchema, response: { 200: HtmlSchema } } }, async (request, reply) => {
     const pointer = await catalog.current(request.query.slug ?? DEFAULT_SLUG).catch(() => null)
     const embed = request.query.embed === '1'
     if (embed) allowFraming(reply, config.http.formOrigins)
     return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(thanksPage({ site, embed }, pointer))
   })
 
-  app.get('/assets/site.css', { schema: { hide: true, response: { 200: AssetSchema } }, logLevel: 'warn' }, async (_request, reply) => {
+  app.get('/assets/site.css', { ...AS_IS, schema: { hide: true, response: { 200: AssetSchema } }, logLevel: 'warn' }, async (_request, reply) => {
     return reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(CSS)
   })
 
   if (captcha) {
     // The ALTCHA widget (a web component), served from the npm package: no third party involved.
     const widget = readFileSync(fileURLToPath(import.meta.resolve('altcha')), 'utf8')
-    app.get('/assets/altcha.js', { schema: { hide: true, response: { 200: AssetSchema } }, logLevel: 'warn' }, async (_request, reply) => {
+    app.get('/assets/altcha.js', { ...AS_IS, schema: { hide: true, response: { 200: AssetSchema } }, logLevel: 'warn' }, async (_request, reply) => {
       return reply.type('text/javascript; charset=utf-8').header('cache-control', 'public, max-age=3600').send(widget)
     })
     app.get('/altcha/challenge', { schema: { hide: true }, config: { rateLimit: perIpPerMinute(app, 6) } }, async (request, reply) => {
@@ -72,7 +73,7 @@ export default async function webRoutes (app: App) {
     })
   }
 
-  app.get('/assets/subscribe.js', { schema: { hide: true, response: { 200: AssetSchema } }, logLevel: 'warn' }, async (_request, reply) => {
+  app.get('/assets/subscribe.js', { ...AS_IS, schema: { hide: true, response: { 200: AssetSchema } }, logLevel: 'warn' }, async (_request, reply) => {
     return reply.type('text/javascript; charset=utf-8').header('cache-control', 'public, max-age=3600').send(SUBSCRIBE_JS)
   })
 }
