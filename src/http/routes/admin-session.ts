@@ -11,7 +11,7 @@ import { wantsJson } from '../errors.ts'
 import { type AdminAuth, type AdminSession, CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE } from '../../admin/auth.ts'
 import { createLoginLimit } from '../../admin/login-limit.ts'
 import { type AdminContext, loginPage } from '../views/admin-pages.ts'
-import { CsrfBody, Errors, HtmlSchema, RedirectSchema, Tags } from '../../admin/schemas.ts'
+import { CsrfBody, Errors, HtmlSchema, RedirectSchema, Tags } from './admin-schemas.ts'
 import { createSessionStore } from '../../admin/sessions.ts'
 
 declare module 'fastify' {

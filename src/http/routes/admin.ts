@@ -16,7 +16,7 @@ import { dashboardPage, errorPage, previewPage, signupsPage, whitepaperPage } fr
 import {
   CsrfBody, Errors, HtmlSchema, PointerSchema, RedirectSchema, SlugParams, Status, Tags, UploadRequestSchema,
   UploadTicketSchema, VerifyRequestSchema, VersionParams, VersionSchema
-} from '../../admin/schemas.ts'
+} from './admin-schemas.ts'
 import { sessionRoutes } from './admin-session.ts'
 
 const ASSETS = {

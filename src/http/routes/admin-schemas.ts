@@ -1,10 +1,10 @@
 // The /admin routes' schemas: requests, answers and the shared parameter shapes (OpenAPI reads them).
 import { Type } from 'typebox'
-import { ErrorSchema } from '../http/errors.ts'
-import { STATUSES } from '../subscribers/export.ts'
-import { SLUG_PATTERN, VERSION_PATTERN } from '../whitepapers/keys.ts'
-import { DESCRIPTION_MAX, FILENAME_MAX, TITLE_MAX } from '../whitepapers/model.ts'
-import { CSRF_FIELD, CSRF_HEADER } from './auth.ts'
+import { ErrorSchema } from '../errors.ts'
+import { STATUSES } from '../../subscribers/export.ts'
+import { SLUG_PATTERN, VERSION_PATTERN } from '../../whitepapers/keys.ts'
+import { DESCRIPTION_MAX, FILENAME_MAX, TITLE_MAX } from '../../whitepapers/model.ts'
+import { CSRF_FIELD, CSRF_HEADER } from '../../admin/auth.ts'
 
 export const HtmlSchema = Type.String({ description: 'HTML page' })
 export const RedirectSchema = Type.Null({ description: 'redirect (see Location)' })
