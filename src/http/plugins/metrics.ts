@@ -1,5 +1,5 @@
 // Prometheus metrics: request latency per route (fastify-metrics) and the product's own counters, on one
-// registry per app. Scraped from the private listener (src/metrics-server.ts); the public port answers
+// registry per app. Scraped from the private listener (src/http/metrics-server.ts); the public port answers
 // /metrics only to a bearer of METRICS_TOKEN, and everyone else gets the 404 of an unknown URL.
 import client from '@prometheus-io/client'
 import type { FastifyInstance } from 'fastify'
