@@ -1,5 +1,5 @@
 // Signup use case: record consent in S3 and put the email owed into the durable outbox. Sending
-// happens in the background (src/outbox/sender.ts): accepting a signup never waits on SES.
+// happens in the background (src/outbox/worker.ts): accepting a signup never waits on SES.
 //
 // Every outcome costs the same S3 round trips (read the record, write it, join an outbox write), so
 // that response time says nothing about whether an address is on file or in what state.
