@@ -5,7 +5,7 @@ import type { WhitepaperPointer } from '../whitepapers/catalog.ts'
 import type { MintedLink } from '../whitepapers/download-links.ts'
 import type { EmailLinks } from '../links/recipient-links.ts'
 import { createHash } from 'node:crypto'
-import { escapeHtml } from '../http/views/html.ts'
+import { escapeHtml } from '../html.ts'
 import { compileHtmlTemplate, compileTemplate } from './template.ts'
 
 export const TEMPLATES_DIR = fileURLToPath(new URL('../../templates/', import.meta.url))

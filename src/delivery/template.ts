@@ -1,5 +1,5 @@
 // Placeholder templates: parsed once at boot, filled per email by joining strings (no mjml at runtime).
-import { escapeHtml } from '../http/views/html.ts'
+import { escapeHtml } from '../html.ts'
 
 type Part = { text: string } | { name: string }
 

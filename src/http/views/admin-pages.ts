@@ -6,7 +6,7 @@ import type { SignupStats } from '../../subscribers/export.ts'
 import { STATUSES } from '../../subscribers/export.ts'
 import { SLUG_PATTERN } from '../../whitepapers/keys.ts'
 import { DESCRIPTION_MAX, TITLE_MAX, type VersionInfo, type WhitepaperPointer } from '../../whitepapers/model.ts'
-import { html, type SafeHtml } from './html.ts'
+import { html, type SafeHtml } from '../../html.ts'
 import { CSRF_FIELD } from '../../admin/auth.ts'
 
 export interface AdminContext {

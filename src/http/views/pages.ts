@@ -1,7 +1,7 @@
 // Server-rendered pages: every value escaped by the `html` tag; no inline script or style.
 import { CONSENT_TEXT } from '../../subscribers/consent.ts'
 import type { WhitepaperPointer } from '../../whitepapers/catalog.ts'
-import { html, type SafeHtml } from './html.ts'
+import { html, type SafeHtml } from '../../html.ts'
 
 // Pages with the form: a post from them carries a real Origin (no-referrer would make it "null"), and
 // they hold no token that a Referer could leak.

@@ -1,4 +1,4 @@
-// HTML escaping and a tagged template that escapes every interpolated value unless marked safe.
+// HTML escaping and a tagged template that escapes every interpolated value unless marked safe: shared by the pages (src/http/views) and the email templates (src/delivery).
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }
 
 export function escapeHtml (value: string): string {
