@@ -1,7 +1,7 @@
 // One outbox item becomes one email: a download link minted for the current version, the
 // recipient's own links, the confirmation templates, RFC 8058 headers; `deliver` also sends it.
 import { dateOf, type Clock } from '../clock.ts'
-import type { RecipientLinks } from '../links/recipient-links.ts'
+import type { RecipientLinks } from '../recipient-links/recipient-links.ts'
 import { classifySendError, DeliveryFailure } from '../outbox/ses-errors.ts'
 import type { OutboxItem, SendResult } from '../outbox/store.ts'
 import type { Catalog, WhitepaperPointer } from '../whitepapers/catalog.ts'

@@ -3,7 +3,7 @@
 import { Readable, type Transform, pipeline } from 'node:stream'
 import type { S3Client } from '@aws-sdk/client-s3'
 import { stringify } from 'csv-stringify'
-import { mapBounded } from '../bounded-map.ts'
+import { mapBounded } from '../concurrency.ts'
 import { createJsonStore, type JsonStore } from '../storage/json-store.ts'
 import { type SubscriberRecord, SubscriberRecordSchema, type SubscriberStatus } from './model.ts'
 

@@ -3,7 +3,7 @@
 // checked again on every read (model.ts, version-meta.ts); the pointer is switched with If-Match.
 import type { S3Client } from '@aws-sdk/client-s3'
 import { HeadObjectCommand } from '@aws-sdk/client-s3'
-import { mapAll } from '../bounded-map.ts'
+import { mapAll } from '../concurrency.ts'
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts'
 import { isNotFound } from '../storage/errors.ts'
 import { createJsonStore, InvalidRecord, type Stored, WriteConflict } from '../storage/json-store.ts'

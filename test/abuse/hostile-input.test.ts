@@ -3,7 +3,7 @@
 import t, { type Test } from 'tap'
 import nock from 'nock'
 import { createFormStamps } from '../../src/abuse/form-stamp.ts'
-import { createTokenSigner } from '../../src/links/tokens.ts'
+import { createTokenSigner } from '../../src/recipient-links/tokens.ts'
 import { hashAddress } from '../../src/subscribers/address.ts'
 import { build, eventually, isolateNetwork, S3_HOST, testConfig, type App } from '../helper.ts'
 import { capture, mockOutbox, mockPointer, mockRecord, mockSes, pointer, recorder, type Captured } from '../aws-mocks.ts'

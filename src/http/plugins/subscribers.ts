@@ -2,8 +2,8 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { dateOf, systemClock } from '../../clock.ts'
-import { createRecipientLinks, type RecipientLinks } from '../../links/recipient-links.ts'
-import { createTokenSigner } from '../../links/tokens.ts'
+import { createRecipientLinks, type RecipientLinks } from '../../recipient-links/recipient-links.ts'
+import { createTokenSigner } from '../../recipient-links/tokens.ts'
 import { createSubscriberStore, type SubscriberStore } from '../../subscribers/store.ts'
 import type { ServiceDeps } from './deps.ts'
 

@@ -5,7 +5,7 @@ import type { App } from '../app-type.ts'
 import { AS_IS } from '../as-is.ts'
 import { ErrorSchema, type ErrorView, replyWithError, wantsJson } from '../errors.ts'
 import { messagePage, actionPage, resultPage } from '../views/pages.ts'
-import { TokenError } from '../../links/tokens.ts'
+import { TokenError } from '../../recipient-links/tokens.ts'
 import { perIpPerMinute } from '../plugins/rate-limit.ts'
 
 export const TokenParamsSchema = Type.Object({

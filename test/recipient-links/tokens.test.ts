@@ -1,6 +1,6 @@
 import t from 'tap'
 import { createHash } from 'node:crypto'
-import { createTokenSigner, TokenError } from '../../src/links/tokens.ts'
+import { createTokenSigner, TokenError } from '../../src/recipient-links/tokens.ts'
 
 const A = 'a'.repeat(40)
 const B = 'b'.repeat(40)
