@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto'
 import nock from 'nock'
 import type { WhitepaperPointer } from '../src/whitepapers/catalog.ts'
-import { S3_HOST, SES_HOST } from './helper.ts'
+import { isolateNetwork, S3_HOST, SES_HOST, type Teardown } from './helper.ts'
 
 export const pointer: WhitepaperPointer = {
   slug: 'default',
@@ -68,6 +68,20 @@ export function mockPut (rec: ReturnType<typeof recorder>, status = 200, etag = 
     return [200, '', { ETag: etag }]
   })
   capture(scope, rec.s3Puts, 'PUT')
+}
+
+/**
+ * A new address signs up: no network but loopback, the current version, the record read (absent)
+ * and written (ETag "etag-1"), recorded. The caller adds the outbox and SES it needs.
+ */
+export function newAddressMocks (t: Teardown, current: WhitepaperPointer | null = pointer): ReturnType<typeof recorder> {
+  isolateNetwork(t)
+  const rec = recorder()
+  t.teardown(rec.stop)
+  mockPointer(current)
+  mockRecord()
+  mockPut(rec, 200, '"etag-1"')
+  return rec
 }
 
 /** The outbox: one batch written by the signup, logged and deleted once sent; the scan finds nothing else. */

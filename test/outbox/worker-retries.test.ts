@@ -1,8 +1,8 @@
 // The outbox worker against nock: exact retry behaviour on throttling and 5xx, and giving up cleanly.
 import t from 'tap'
 import nock from 'nock'
-import { build, eventually, isolateNetwork, S3_HOST, SES_HOST, testConfig } from '../helper.ts'
-import { capture, mockDeliveryLog, mockPointer, mockPut, mockRecord, recorder, type Captured } from '../aws-mocks.ts'
+import { build, eventually, S3_HOST, SES_HOST, testConfig } from '../helper.ts'
+import { capture, mockDeliveryLog, mockPut, newAddressMocks, type recorder, type Captured } from '../aws-mocks.ts'
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' }
 
@@ -37,12 +37,7 @@ function sesSequence (rec: ReturnType<typeof recorder>, answers: Array<[number, 
 }
 
 t.test('throttling, then a 5xx, then success: three attempts with backoff, one email, recorded as sent', async t => {
-  isolateNetwork(t)
-  const rec = recorder()
-  t.teardown(rec.stop)
-  mockPointer()
-  mockRecord()
-  mockPut(rec, 200, '"etag-1"')
+  const rec = newAddressMocks(t)
   const writes = mockOutboxAll(rec)
   const times = sesSequence(rec, [[429, 'TooManyRequestsException'], [503, 'ServiceUnavailable'], [200, '']])
   mockDeliveryLog(rec)
@@ -74,12 +69,7 @@ t.test('throttling, then a 5xx, then success: three attempts with backoff, one e
 })
 
 t.test('5xx every time: gives up after SEND_MAX_ATTEMPTS, records the failure, and the queue moves on', async t => {
-  isolateNetwork(t)
-  const rec = recorder()
-  t.teardown(rec.stop)
-  mockPointer()
-  mockRecord()
-  mockPut(rec, 200, '"etag-1"')
+  const rec = newAddressMocks(t)
   mockOutboxAll(rec)
   sesSequence(rec, [[500, 'InternalFailure'], [500, 'InternalFailure'], [500, 'InternalFailure']])
   mockPut(rec, 200, '"etag-2"')

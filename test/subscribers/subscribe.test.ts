@@ -7,7 +7,7 @@ import { buildApp } from '../../src/app.ts'
 import { loggerOptions } from '../../src/logging.ts'
 import { CONSENT_TEXT, CONSENT_VERSION } from '../../src/subscribers/consent.ts'
 import { build, eventually, isolateNetwork, S3_HOST, SES_HOST, TEST_CREDENTIALS, testConfig, type Teardown } from '../helper.ts'
-import { ADDRESS, capture, HASH, mockOutbox, mockPointer, mockPut, mockRecord, mockSes, pointer, recorder, type Captured } from '../aws-mocks.ts'
+import { ADDRESS, capture, HASH, mockOutbox, newAddressMocks, mockPointer, mockPut, mockRecord, mockSes, pointer, recorder, type Captured } from '../aws-mocks.ts'
 import type { WhitepaperPointer } from '../../src/whitepapers/catalog.ts'
 
 const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString()
@@ -15,12 +15,7 @@ const FORM = { 'content-type': 'application/x-www-form-urlencoded', 'user-agent'
 
 /** No network but loopback; S3 (the current version, a record write, the outbox) and SES answer, recorded. */
 function signupMocks (t: Teardown, current: WhitepaperPointer = pointer): ReturnType<typeof recorder> {
-  isolateNetwork(t)
-  const rec = recorder()
-  t.teardown(rec.stop)
-  mockPointer(current)
-  mockRecord()
-  mockPut(rec)
+  const rec = newAddressMocks(t, current)
   mockOutbox(rec)
   mockSes(rec)
   return rec
