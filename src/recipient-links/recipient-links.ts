@@ -1,5 +1,6 @@
 // Recipient links: confirm (double opt-in), unsubscribe (RFC 8058 one-click), and a fresh download
 // link after the presigned one expired. Each is a signed token; the use cases below are the rules.
+import { systemClock, type Clock } from '../clock.ts'
 import { UnavailableError } from '../errors.ts'
 import { updateSubscriber, type SubscriberStore } from '../subscribers/store.ts'
 import type { Catalog, WhitepaperPointer } from '../whitepapers/catalog.ts'
@@ -15,7 +16,7 @@ export interface RecipientLinkOptions {
   confirmTtlSeconds: number
   renewTtlSeconds: number
   freshLinkTtlSeconds: number
-  now?: () => Date
+  now?: Clock
 }
 
 export interface EmailLinks {
@@ -36,8 +37,9 @@ export type RecipientLinks = ReturnType<typeof createRecipientLinks>
 
 export function createRecipientLinks (options: RecipientLinkOptions) {
   const { tokens, store, catalog, links, publicUrl } = options
-  const now = options.now ?? (() => new Date())
-  const seconds = () => Math.floor(now().getTime() / 1000)
+  const clock = options.now ?? systemClock
+  const now = () => new Date(clock())
+  const seconds = () => Math.floor(clock() / 1000)
 
   async function guarded<T> (work: () => Promise<T>): Promise<T> {
     try {

@@ -1,5 +1,6 @@
 // Signups out of S3: a streamed scan of the subscriber records (bounded concurrency, memory flat in
 // their number), the CSV export for marketers (RFC 4180, formula injection neutralised) and counts.
+import { systemClock, type Clock } from '../clock.ts'
 import { Readable, type Transform, pipeline } from 'node:stream'
 import type { S3Client } from '@aws-sdk/client-s3'
 import { stringify } from 'csv-stringify'
@@ -116,9 +117,9 @@ export interface SignupStats {
 }
 
 /** Counts by status and by day over every record (one streamed scan). */
-export async function signupStats (options: ScanOptions & { days?: number, now?: () => Date }): Promise<SignupStats> {
+export async function signupStats (options: ScanOptions & { days?: number, now?: Clock }): Promise<SignupStats> {
   const days = options.days ?? 30
-  const now = (options.now ?? (() => new Date()))()
+  const now = new Date((options.now ?? systemClock)())
   const since = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - (days - 1))).toISOString().slice(0, 10)
   const byStatus = Object.fromEntries(STATUSES.map(s => [s, 0])) as Record<SubscriberStatus, number>
   const byDay = new Map<string, DayCounts>()

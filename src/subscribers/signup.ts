@@ -3,6 +3,7 @@
 //
 // Every outcome costs the same S3 round trips (read the record, write it, join an outbox write), so
 // that response time says nothing about whether an address is on file or in what state.
+import { systemClock, type Clock } from '../clock.ts'
 import { UnavailableError } from '../errors.ts'
 import { newBatchId, type OutboxItem } from '../outbox/store.ts'
 import type { Catalog } from '../whitepapers/catalog.ts'
@@ -29,7 +30,7 @@ export interface SignupDeps {
   store: SubscriberStore
   outbox: Outbox
   limits: EmailLimits
-  now?: () => Date
+  now?: Clock
 }
 
 export interface SignupRequest {
@@ -52,7 +53,7 @@ export interface SignupResult {
 export type Signup = (request: SignupRequest, log: SignupLogger) => Promise<SignupResult>
 
 export function createSignup (deps: SignupDeps): Signup {
-  const now = deps.now ?? (() => new Date())
+  const now = deps.now ?? systemClock
   // Signups for one address take turns in this process (a bombing burst would otherwise make them
   // fight over the record's ETag); instances still settle races with conditional writes.
   const turns = new Map<string, Promise<unknown>>()
@@ -68,7 +69,7 @@ export function createSignup (deps: SignupDeps): Signup {
   return async function signup (request, log) {
     const { address, hash } = parseAddress(request.email)
     const pointer = await deps.catalog.require(request.slug)
-    const at = now().toISOString()
+    const at = new Date(now()).toISOString()
     const itemId = newBatchId(Date.parse(at))
     const fresh = (): SubscriberRecord => ({
       schemaVersion: 1,

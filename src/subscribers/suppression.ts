@@ -1,5 +1,6 @@
 // Suppression: an address that bounced permanently or complained is never emailed again, whatever
 // it submits later. A record is created if there was none, so that a later signup finds it.
+import { systemClock, type Clock } from '../clock.ts'
 import { hashAddress, parseAddress, type ParsedAddress } from './address.ts'
 import { upsertSubscriber, type SubscriberRecord, type SubscriberStore } from './store.ts'
 
@@ -17,7 +18,7 @@ export interface SuppressOptions {
   store: SubscriberStore
   /** also drop what the local sender still owes the address */
   onSuppressed?: (addressHash: string) => void
-  now?: () => Date
+  now?: Clock
 }
 
 /** The record already says exactly this: writing it again would change nothing but updatedAt and the ETag. */
@@ -52,7 +53,7 @@ class AlreadySuppressed extends Error {}
 export async function suppressAddress (options: SuppressOptions, event: SuppressionEvent): Promise<string | undefined> {
   const parsed = suppressionKey(event.address)
   if (!parsed) return undefined
-  const at = (options.now ?? (() => new Date()))().toISOString()
+  const at = new Date((options.now ?? systemClock)()).toISOString()
   const fresh = (): SubscriberRecord => ({
     schemaVersion: 1, address: parsed.address, addressHash: parsed.hash, status: 'suppressed', createdAt: at, updatedAt: at, signups: [], deliveries: []
   })

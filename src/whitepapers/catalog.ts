@@ -1,6 +1,7 @@
 // Whitepaper catalog: immutable versions in S3 plus a `current.json` pointer per slug, cached briefly
 // (key layout in keys.ts). A version's meta.json is written once when its bytes are known good, and
 // checked again on every read (model.ts, version-meta.ts); the pointer is switched with If-Match.
+import { systemClock, type Clock } from '../clock.ts'
 import type { S3Client } from '@aws-sdk/client-s3'
 import { HeadObjectCommand } from '@aws-sdk/client-s3'
 import { mapAll } from '../concurrency.ts'
@@ -39,7 +40,7 @@ export interface CatalogOptions {
   bucket: string
   /** how long a pointer read from S3 is trusted before it is read again */
   refreshMs: number
-  now?: () => Date
+  now?: Clock
   log?: Logger
 }
 
@@ -69,7 +70,8 @@ interface ListedVersion { version: string, pdfKey?: string, size?: number, hasMe
 
 export function createCatalog (options: CatalogOptions) {
   const { s3, bucket } = options
-  const now = options.now ?? (() => new Date())
+  const clock = options.now ?? systemClock
+  const now = () => new Date(clock())
   const json = createJsonStore(options)
 
   /** The pointer as it is in S3 now, with its ETag: the one read of current.json. */
@@ -137,7 +139,7 @@ export function createCatalog (options: CatalogOptions) {
     // Read only from the version's own folder, and checked: a meta.json is trusted for nothing it does not prove.
     if (listed.hasMeta) return await recorded(slug, listed.version)
     if (!listed.pdfKey) return null
-    return await legacyMeta({ s3, bucket, now }, slug, listed.version, listed.pdfKey, listed.size, await currentPointer())
+    return await legacyMeta({ s3, bucket, now: clock }, slug, listed.version, listed.pdfKey, listed.size, await currentPointer())
   }
 
   return {

@@ -1,5 +1,6 @@
 // Versions published before meta.json existed: their metadata is rebuilt from the pointer (when the
 // version is current) or from the object's own headers, which only publish's checked bytes carry.
+import type { Clock } from '../clock.ts'
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3'
 import { isNotFound } from '../storage/errors.ts'
 import type { VersionMeta, WhitepaperPointer } from './model.ts'
@@ -18,7 +19,7 @@ export function filenameFromDisposition (value: string | undefined): string | un
 export interface LegacyOptions {
   s3: S3Client
   bucket: string
-  now: () => Date
+  now: Clock
 }
 
 /**
@@ -47,7 +48,7 @@ export async function legacyMeta (options: LegacyOptions, slug: string, version:
     description: pointer?.description ?? '',
     size: head.ContentLength ?? listedSize ?? 0,
     sha256,
-    createdAt: (head.LastModified ?? options.now()).toISOString(),
+    createdAt: (head.LastModified ?? new Date(options.now())).toISOString(),
     source: 'legacy',
     ...(head.ETag ? { etag: head.ETag } : {})
   }

@@ -3,6 +3,7 @@
 // object and copies exactly the bytes it checked into the version's key. A ticket reused afterwards
 // can only rewrite the staging object, which no download reads.
 // https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-HTTPPOSTConstructPolicy.html
+import { systemClock, type Clock } from '../clock.ts'
 import { createHash } from 'node:crypto'
 import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3'
 import { createPresignedPost, type PresignedPost, type PresignedPostOptions } from '@aws-sdk/s3-presigned-post'
@@ -48,7 +49,7 @@ export interface UploadOptions {
   catalog: Catalog
   maxBytes: number
   ttlSeconds?: number
-  now?: () => Date
+  now?: Clock
   /** createPresignedPost, replaceable in tests to see exactly what it is given */
   presign?: Presign
 }
@@ -76,7 +77,8 @@ function changed (): ConflictError {
 export function createUploads (options: UploadOptions) {
   const { s3, bucket, catalog, maxBytes } = options
   const ttlSeconds = options.ttlSeconds ?? UPLOAD_POST_TTL_SECONDS
-  const now = options.now ?? (() => new Date())
+  const clock = options.now ?? systemClock
+  const now = () => new Date(clock())
   // The SDK's own S3Client type may come from a nested copy of the package: same shape, other identity.
   const presign = options.presign ?? (createPresignedPost as unknown as Presign)
 

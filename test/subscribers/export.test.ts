@@ -184,7 +184,7 @@ t.test('counts by status and by day, within the window', async t => {
   const keys = records.map(r => `subscribers/${r.addressHash}.json`)
   nock(S3_HOST).get('/').query(true).reply(200, listXml(keys), XML)
   for (const [i, key] of keys.entries()) nock(S3_HOST).get(`/${key}`).query(true).reply(200, JSON.stringify(records[i]))
-  const stats = await signupStats({ s3: s3(t), bucket: BUCKET, days: 30, now: () => new Date('2026-03-05T12:00:00Z') })
+  const stats = await signupStats({ s3: s3(t), bucket: BUCKET, days: 30, now: () => Date.parse('2026-03-05T12:00:00Z') })
   t.same(stats, {
     total: 3,
     byStatus: { pending: 1, confirmed: 1, unsubscribed: 1, suppressed: 0 },

@@ -20,7 +20,7 @@ function setup (t: { teardown: (fn: () => void) => void }, presign?: Presign) {
   const s3 = new S3Client({ region: 'eu-west-1', credentials: TEST_CREDENTIALS, requestChecksumCalculation: 'WHEN_REQUIRED', maxAttempts: 1 })
   t.teardown(() => s3.destroy())
   const catalog = createCatalog({ s3, bucket: BUCKET, refreshMs: 0 })
-  return createUploads({ s3, bucket: BUCKET, catalog, maxBytes: MAX, now: () => at, ...(presign ? { presign } : {}) })
+  return createUploads({ s3, bucket: BUCKET, catalog, maxBytes: MAX, now: () => at.getTime(), ...(presign ? { presign } : {}) })
 }
 
 t.test('createPresignedPost gets the exact staging key, the size range, the PDF content type and a short expiry', async t => {

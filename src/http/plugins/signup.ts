@@ -1,7 +1,7 @@
 // The signup use case and its abuse checks: single-use form stamps and, when CAPTCHA=altcha, the challenge.
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
-import { dateOf, systemClock } from '../../clock.ts'
+import { systemClock } from '../../clock.ts'
 import type { Altcha } from '../../abuse/altcha.ts'
 import { createFormStamps, type FormStamps } from '../../abuse/form-stamp.ts'
 import { createSignup, type Signup } from '../../subscribers/signup.ts'
@@ -25,7 +25,7 @@ export default fp(async function signup (app: FastifyInstance, opts: { deps: Ser
     store: app.subscribers,
     outbox: app.outboxWriter,
     limits: { cooldownMs: config.signup.cooldownMs, maxEmails: config.signup.maxEmails, windowDays: config.signup.windowDays },
-    now: () => dateOf(clock)
+    now: clock
   }))
   // Used stamps are remembered in the shared Redis when there is one (the rate-limits plugin's).
   app.decorate('formStamps', createFormStamps({ secrets: tokenSecrets, redis: app.sharedRedis, log: app.log, now: clock }))

@@ -1,7 +1,7 @@
 // Subscribers: the record store and the recipient's signed links (confirm, unsubscribe, fresh download).
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
-import { dateOf, systemClock } from '../../clock.ts'
+import { systemClock } from '../../clock.ts'
 import { createRecipientLinks, type RecipientLinks } from '../../recipient-links/recipient-links.ts'
 import { createTokenSigner } from '../../recipient-links/tokens.ts'
 import { createSubscriberStore, type SubscriberStore } from '../../subscribers/store.ts'
@@ -30,6 +30,6 @@ export default fp(async function subscribers (app: FastifyInstance, opts: { deps
     confirmTtlSeconds: config.links.confirmTtlSeconds,
     renewTtlSeconds: config.links.renewTtlSeconds,
     freshLinkTtlSeconds: config.links.freshTtlSeconds,
-    now: () => dateOf(clock)
+    now: clock
   }))
 }, { name: 'subscribers', dependencies: ['config', 'aws', 'whitepapers'] })

@@ -1,7 +1,7 @@
 // Whitepapers: the catalog (versions and current pointers in S3) and the presigned download links.
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
-import { dateOf, systemClock } from '../../clock.ts'
+import { systemClock } from '../../clock.ts'
 import { createCatalog, type Catalog } from '../../whitepapers/catalog.ts'
 import { createDownloadLinks, type DownloadLinks } from '../../whitepapers/download-links.ts'
 import type { ServiceDeps } from './deps.ts'
@@ -17,6 +17,6 @@ export default fp(async function whitepapers (app: FastifyInstance, opts: { deps
   const { config, aws } = app
   const { bucket } = config.aws.s3
   const clock = opts.deps.now ?? systemClock
-  app.decorate('catalog', createCatalog({ s3: aws.s3, bucket, refreshMs: config.catalog.refreshMs, log: app.log, now: () => dateOf(clock) }))
+  app.decorate('catalog', createCatalog({ s3: aws.s3, bucket, refreshMs: config.catalog.refreshMs, log: app.log, now: clock }))
   app.decorate('downloadLinks', createDownloadLinks({ s3: aws.s3, bucket, now: clock }))
 }, { name: 'whitepapers', dependencies: ['config', 'aws'] })
