@@ -70,6 +70,7 @@ export function serverEnv (port: number, standInUrl: string, pacing: 'unpaced' |
     SES_ENDPOINT: standInUrl,
     SES_FROM: 'Bench <bench@example.com>',
     TOKEN_SECRET: 'bench-token-secret-0123456789abcdef',
+    ADDRESS_KEY: 'bench-address-key-0123456789abcdef',
     ADMIN_TOKEN,
     // Abuse guards off: every request comes from one IP at machine speed, and they are not what is measured.
     RATE_LIMIT_PER_IP_PER_MINUTE: '0',

@@ -51,6 +51,7 @@ async function benchStates (rounds: number): Promise<StatesResult> {
     SES_ENDPOINT: standIns.url,
     SES_FROM: 'bench@example.com',
     TOKEN_SECRET: 'bench-token-secret-0123456789abcdef',
+    ADDRESS_KEY: 'bench-address-key-0123456789abcdef',
     SENDER: 'off',
     METRICS_ENABLED: 'false',
     RATE_LIMIT_PER_IP_PER_MINUTE: '0',

@@ -60,7 +60,7 @@ export function secretWeakness (secret: string): string | undefined {
   return bits < 128 ? `has about ${bits} bits of entropy (at least 128 needed)` : undefined
 }
 
-const REQUIRED_IN_PRODUCTION = ['S3_BUCKET', 'SES_FROM', 'PUBLIC_URL', 'TOKEN_SECRET'] as const
+const REQUIRED_IN_PRODUCTION = ['S3_BUCKET', 'SES_FROM', 'PUBLIC_URL', 'TOKEN_SECRET', 'ADDRESS_KEY'] as const
 
 export interface LoadOptions {
   /** server: everything the service needs; catalog: commands that only touch the bucket (the CLI) */
@@ -76,8 +76,8 @@ function checkTogether (data: Record<string, string>, role: 'server' | 'catalog'
       if (data[name] === undefined) problems.push(`${name} is required when NODE_ENV=production`)
     }
   } else if (data.S3_BUCKET !== undefined && role === 'server') {
-    // Local mode makes its own token secret; a real bucket needs a real one.
-    for (const name of ['SES_FROM', 'TOKEN_SECRET'] as const) {
+    // Local mode makes its own token secret and address key; a real bucket needs real ones.
+    for (const name of ['SES_FROM', 'TOKEN_SECRET', 'ADDRESS_KEY'] as const) {
       if (data[name] === undefined) problems.push(`${name} is required when S3_BUCKET is set`)
     }
   }
@@ -89,6 +89,7 @@ function checkTogether (data: Record<string, string>, role: 'server' | 'catalog'
     const secrets: Array<[string, string | undefined]> = [
       ...tokenSecrets.map((s, i): [string, string] => [tokenSecrets.length > 1 ? `TOKEN_SECRET (secret ${i + 1})` : 'TOKEN_SECRET', s]),
       ['ADMIN_TOKEN', data.ADMIN_TOKEN],
+      ['ADDRESS_KEY', data.ADDRESS_KEY],
       ['METRICS_TOKEN', data.METRICS_TOKEN]
     ]
     for (const [name, value] of secrets) {
@@ -195,7 +196,19 @@ function nest (env: Env, lists: { tokenSecrets: string[], formOrigins: string[],
       leaseMs: ms(env.OUTBOX_LEASE_SECONDS),
       scanIntervalMs: ms(env.OUTBOX_SCAN_SECONDS),
       shutdownGraceMs: ms(env.SHUTDOWN_GRACE_SECONDS),
-      instanceName: env.INSTANCE_NAME
+      instanceName: env.INSTANCE_NAME,
+      /** how often a sender writes its heartbeat object (the live senders share the rate) */
+      heartbeatMs: ms(env.SEND_HEARTBEAT_SECONDS)
+    },
+    funnel: { flushMs: ms(env.FUNNEL_FLUSH_SECONDS) },
+    privacy: {
+      /** HMAC key of record keys; undefined only in local mode before its stack makes one */
+      addressKey: env.ADDRESS_KEY,
+      pendingRetentionDays: env.PENDING_RETENTION_DAYS,
+      unsubscribedRetentionDays: env.UNSUBSCRIBED_RETENTION_DAYS,
+      /** 0: the service does not sweep (the command still does) */
+      sweepIntervalMs: ms(env.RETENTION_SWEEP_SECONDS),
+      recordSignupIp: env.RECORD_SIGNUP_IP
     },
     catalog: { refreshMs: ms(env.CATALOG_REFRESH_SECONDS) },
     admin: {

@@ -47,7 +47,7 @@ export function createLambdaHandler (env: Record<string, string | undefined>, de
 
   async function start (): Promise<Proxy> {
     if (config.mode === 'local') {
-      throw new LambdaConfigError('leadlink on Lambda needs S3_BUCKET, SES_FROM, PUBLIC_URL and TOKEN_SECRET: local mode (emulators in the process) cannot run on Lambda. Set NODE_ENV=production to have every missing setting named.')
+      throw new LambdaConfigError('leadlink on Lambda needs S3_BUCKET, SES_FROM, PUBLIC_URL, TOKEN_SECRET and ADDRESS_KEY: local mode (emulators in the process) cannot run on Lambda. Set NODE_ENV=production to have every missing setting named.')
     }
     const built = await buildApp(config, deps)
     // Binary bodies would need base64; every response here is text (pages, JSON, redirects).

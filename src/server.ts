@@ -21,7 +21,7 @@ async function main (): Promise<void> {
     // A production install (--omit=dev) has no emulators: say so in one line, not a stack trace.
     const devDependencyMissing = (err: NodeJS.ErrnoException): never => {
       if (err.code !== 'ERR_MODULE_NOT_FOUND') throw err
-      process.stderr.write('leadlink: local mode needs the dev dependencies (run `npm install` without --omit=dev), or set S3_BUCKET (and SES_FROM, TOKEN_SECRET) to use a real bucket.\n')
+      process.stderr.write('leadlink: local mode needs the dev dependencies (run `npm install` without --omit=dev), or set S3_BUCKET (and SES_FROM, TOKEN_SECRET, ADDRESS_KEY) to use a real bucket.\n')
       process.exit(1)
     }
     const { startLocalStack } = await import('./local/stack.ts').catch(devDependencyMissing)

@@ -28,7 +28,7 @@ t.test('defaults select local mode outside production', async t => {
 
 t.test('a bucket selects AWS mode and values are coerced', async t => {
   const config = loadConfig({
-    S3_BUCKET: 'my-bucket', SES_FROM: 'Acme <hi@acme.com>', TOKEN_SECRET: 'x'.repeat(32), PORT: '8080', S3_FORCE_PATH_STYLE: 'true', LINK_TTL_SECONDS: '3600', PUBLIC_URL: 'https://acme.com/'
+    S3_BUCKET: 'my-bucket', SES_FROM: 'Acme <hi@acme.com>', TOKEN_SECRET: 'x'.repeat(32), ADDRESS_KEY: 'k'.repeat(32), PORT: '8080', S3_FORCE_PATH_STYLE: 'true', LINK_TTL_SECONDS: '3600', PUBLIC_URL: 'https://acme.com/'
   })
   t.equal(config.mode, 'aws')
   t.equal(config.http.port, 8080)
@@ -45,7 +45,8 @@ t.test('production never falls back to local mode: every missing setting is name
     'S3_BUCKET is required when NODE_ENV=production',
     'SES_FROM is required when NODE_ENV=production',
     'PUBLIC_URL is required when NODE_ENV=production',
-    'TOKEN_SECRET is required when NODE_ENV=production'
+    'TOKEN_SECRET is required when NODE_ENV=production',
+    'ADDRESS_KEY is required when NODE_ENV=production'
   ])
 })
 
@@ -71,8 +72,8 @@ t.test('the error message lists each problem on its own line', async t => {
   }
 })
 
-t.test('a bucket without a sender or token secret is refused outside production too', async t => {
-  t.same(problemsOf({ S3_BUCKET: 'my-bucket' }), ['SES_FROM is required when S3_BUCKET is set', 'TOKEN_SECRET is required when S3_BUCKET is set'])
+t.test('a bucket without a sender, token secret or address key is refused outside production too', async t => {
+  t.same(problemsOf({ S3_BUCKET: 'my-bucket' }), ['SES_FROM is required when S3_BUCKET is set', 'TOKEN_SECRET is required when S3_BUCKET is set', 'ADDRESS_KEY is required when S3_BUCKET is set'])
 })
 
 t.test('token secrets: a comma-separated list, each long enough', async t => {
@@ -96,7 +97,7 @@ t.test('unknown variables are ignored and empty ones count as unset', async t =>
 })
 
 const GOOD_SECRET = 'Zq3v9Tn0c7LpXw2Rk5Hm8YbJf1Ds4Ge6'
-const PRODUCTION = { NODE_ENV: 'production', S3_BUCKET: 'my-bucket', SES_FROM: 'hi@acme.com', PUBLIC_URL: 'https://acme.com', TOKEN_SECRET: GOOD_SECRET }
+const PRODUCTION = { NODE_ENV: 'production', S3_BUCKET: 'my-bucket', SES_FROM: 'hi@acme.com', PUBLIC_URL: 'https://acme.com', TOKEN_SECRET: GOOD_SECRET, ADDRESS_KEY: 'Hb7Kq2Lm9Xw4Rt8Vn3Cz6Pj1Fs5Dg0Ye' }
 
 t.test('production refuses guessable secrets, with a line saying how to make a good one', async t => {
   t.same(problemsOf(PRODUCTION), [], 'a random secret passes')
@@ -106,6 +107,7 @@ t.test('production refuses guessable secrets, with a line saying how to make a g
     ['ADMIN_TOKEN of 16 × a', { ADMIN_TOKEN: 'a'.repeat(16) }, /^ADMIN_TOKEN repeats too few/],
     ['ADMIN_TOKEN of 16 random characters (about 95 bits)', { ADMIN_TOKEN: 'Zq3v9Tn0c7LpXw2R' }, /^ADMIN_TOKEN has about 95 bits of entropy \(at least 128 needed\): make one with `openssl rand -base64 32`$/],
     ['METRICS_TOKEN of one character', { METRICS_TOKEN: 'x'.repeat(40) }, /^METRICS_TOKEN repeats too few/],
+    ['ADDRESS_KEY of one character', { ADDRESS_KEY: 'k'.repeat(32) }, /^ADDRESS_KEY repeats too few/],
     ['the second of two TOKEN_SECRETs', { TOKEN_SECRET: `${GOOD_SECRET},${'b'.repeat(32)}` }, /^TOKEN_SECRET \(secret 2\) repeats too few/]
   ]
   for (const [name, env, problem] of weak) {
@@ -141,7 +143,7 @@ t.test('durations the code counts in ms are converted once, lists are split once
     BOT_MIN_FILL_SECONDS: '3',
     SNS_TOPIC_ARNS: 'arn:aws:sns:eu-west-1:123456789012:bounces, arn:aws:sns:eu-west-1:123456789012:complaints'
   })
-  t.same(config.outbox, { sender: true, concurrency: 16, maxAttempts: 8, leaseMs: 2500, scanIntervalMs: 200, shutdownGraceMs: 7000, instanceName: 'leadlink' })
+  t.same(config.outbox, { sender: true, concurrency: 16, maxAttempts: 8, leaseMs: 2500, scanIntervalMs: 200, shutdownGraceMs: 7000, instanceName: 'leadlink', heartbeatMs: 5000 })
   t.same(config.catalog, { refreshMs: 45_000 })
   t.equal(config.signup.cooldownMs, 0, '0 stays off')
   t.equal(config.signup.botMinFillMs, 3000)
@@ -194,7 +196,7 @@ t.test('reconfigure: the same settings with some changed, validated again', asyn
 t.test('reading the config never loads Ajv (a fresh process)', async t => {
   const script = `import { createRequire } from 'node:module'
     const { loadConfig } = await import(${JSON.stringify(new URL('../src/config.ts', import.meta.url).href)})
-    loadConfig({ NODE_ENV: 'test', S3_BUCKET: 'leadlink-test', SES_FROM: 'a@b.co', TOKEN_SECRET: 'x'.repeat(32) })
+    loadConfig({ NODE_ENV: 'test', S3_BUCKET: 'leadlink-test', SES_FROM: 'a@b.co', TOKEN_SECRET: 'x'.repeat(32), ADDRESS_KEY: 'k'.repeat(32) })
     try { loadConfig({ PORT: 'abc' }) } catch {}
     process.stdout.write(JSON.stringify(Object.keys(createRequire(import.meta.url).cache)))`
   const run = await runNode(t, ['--input-type=module', '-e', script], childEnv())

@@ -25,6 +25,7 @@ export function testConfig (overrides: Record<string, string> = {}): Config {
     SES_FROM: 'Leadlink <hello@leadlink.test>',
     PUBLIC_URL: 'https://leadlink.test',
     TOKEN_SECRET: 'test-token-secret-0123456789abcdef0123456789',
+    ADDRESS_KEY: 'test-address-key-0123456789abcdef0123456789',
     CATALOG_REFRESH_SECONDS: '30',
     // A known rate skips GetAccount; the periodic outbox scan is driven by tests that need it.
     SES_MAX_SEND_RATE: '1000',

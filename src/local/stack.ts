@@ -95,7 +95,8 @@ export async function startLocalStack (config: Config): Promise<LocalStack> {
   return {
     config: reconfigure(config, {
       ...emulatorEndpoints(s3Address.port, sesPort),
-      ...(config.links.tokenSecrets.length > 0 ? {} : { TOKEN_SECRET: await localTokenSecret(local.dataDir) })
+      ...(config.links.tokenSecrets.length > 0 ? {} : { TOKEN_SECRET: await localSecret(local.dataDir, 'token-secret') }),
+      ...(config.privacy.addressKey !== undefined ? {} : { ADDRESS_KEY: await localSecret(local.dataDir, 'address-key') })
     }),
     credentials: LOCAL_CREDENTIALS,
     inboxUrl: `${sesUrl}/`,
@@ -111,9 +112,9 @@ export function emulatorEndpoints (s3Port: number, sesPort: number) {
   return { S3_ENDPOINT: `http://localhost:${s3Port}`, S3_FORCE_PATH_STYLE: 'true', SES_ENDPOINT: `http://localhost:${sesPort}` }
 }
 
-/** A secret kept in the data folder, so links in local emails keep working across restarts. */
-async function localTokenSecret (dataDir: string): Promise<string> {
-  const path = resolve(dataDir, 'token-secret')
+/** A secret kept in the data folder, so local links and record keys stay the same across restarts. */
+async function localSecret (dataDir: string, name: 'token-secret' | 'address-key'): Promise<string> {
+  const path = resolve(dataDir, name)
   try {
     const existing = (await readFile(path, 'utf8')).trim()
     if (existing.length >= 32) return existing

@@ -63,6 +63,7 @@ t.test('API Gateway v2 events: form post, JSON post, fresh-link redirect, one ap
     SES_FROM: 'Leadlink <hello@leadlink.test>',
     PUBLIC_URL,
     TOKEN_SECRET: 'lambda-token-secret-0123456789abcdef0123456789',
+    ADDRESS_KEY: 'lambda-address-key-0123456789abcdef0123456789',
     CATALOG_REFRESH_SECONDS: '0',
     RATE_LIMIT_PER_IP_PER_MINUTE: '2',
     // These requests are hand-made, not typed into the page: the bot checks are not the subject here.
@@ -126,7 +127,7 @@ t.test('no local mode on Lambda: a clear error, on every invocation', async t =>
   const lambda = createLambdaHandler({ NODE_ENV: 'development', LOG_LEVEL: 'silent' })
   t.teardown(() => lambda.close())
   const event = httpApiEvent({ method: 'GET', path: '/healthz' })
-  await t.rejects(lambda(event, CONTEXT), { name: 'LambdaConfigError', message: /needs S3_BUCKET, SES_FROM, PUBLIC_URL and TOKEN_SECRET/ })
+  await t.rejects(lambda(event, CONTEXT), { name: 'LambdaConfigError', message: /needs S3_BUCKET, SES_FROM, PUBLIC_URL, TOKEN_SECRET and ADDRESS_KEY/ })
   await t.rejects(lambda(event, CONTEXT), LambdaConfigError, 'a failed start is retried, and fails the same way')
   // The exported handler reads process.env: here (no S3_BUCKET) that is local mode too.
   t.notOk(process.env.S3_BUCKET)
@@ -136,7 +137,7 @@ t.test('no local mode on Lambda: a clear error, on every invocation', async t =>
 t.test('production settings missing: the config error names each one', async t => {
   t.throws(() => createLambdaHandler({ NODE_ENV: 'production', S3_BUCKET: 'my-bucket' }), {
     name: 'Error',
-    message: /SES_FROM is required[\s\S]*PUBLIC_URL is required[\s\S]*TOKEN_SECRET is required/
+    message: /SES_FROM is required[\s\S]*PUBLIC_URL is required[\s\S]*TOKEN_SECRET is required[\s\S]*ADDRESS_KEY is required/
   })
 })
 
@@ -161,6 +162,7 @@ t.test('lambda.mjs, the file the Lambda runtime loads ("lambda.handler"): the bu
     SES_FROM: 'Leadlink <hello@leadlink.test>',
     PUBLIC_URL,
     TOKEN_SECRET: 'lambda-token-secret-0123456789abcdef0123456789',
+    ADDRESS_KEY: 'lambda-address-key-0123456789abcdef0123456789',
     SENDER: 'off',
     // A hand-made request, not the page's form: the bot checks (which answer bots 202) are not the subject.
     BOT_MIN_FILL_SECONDS: '0',

@@ -127,7 +127,7 @@ t.test('NODE_ENV=production with nothing set exits with one error naming every m
   }))
   t.equal(run.code, 1, 'exits non-zero')
   t.equal(run.stderr.match(/Invalid configuration/g)?.length, 1, 'one message')
-  for (const name of ['S3_BUCKET', 'SES_FROM', 'PUBLIC_URL', 'TOKEN_SECRET']) {
+  for (const name of ['S3_BUCKET', 'SES_FROM', 'PUBLIC_URL', 'TOKEN_SECRET', 'ADDRESS_KEY']) {
     t.match(run.stderr, new RegExp(`^\\s+- ${name} is required when NODE_ENV=production$`, 'm'), `names ${name}`)
   }
   t.notMatch(run.stdout, /local mode|landing page/, 'never a silent fallback to local mode')

@@ -32,6 +32,7 @@ function serverEnv (stack: Emulators, port: number, overrides: Record<string, st
     SES_ENDPOINT: stack.sesUrl,
     SES_FROM: 'Leadlink <hello@leadlink.test>',
     TOKEN_SECRET: 'crash-test-secret-0123456789abcdef0123456789',
+    ADDRESS_KEY: 'crash-test-address-key-0123456789abcdef012345',
     AWS_ACCESS_KEY_ID: 'S3RVER',
     AWS_SECRET_ACCESS_KEY: 'S3RVER',
     AWS_REGION: 'us-east-1',

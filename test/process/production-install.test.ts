@@ -12,7 +12,7 @@ for (const [name, entry] of ENTRIES) {
     const [port] = await freePorts(1)
     const run = await runNode(t, ['--import', WITHOUT_DEV, entry], childEnv({ NODE_ENV: 'development', PORT: String(port) }))
     t.equal(run.code, 1)
-    t.equal(run.stderr, 'leadlink: local mode needs the dev dependencies (run `npm install` without --omit=dev), or set S3_BUCKET (and SES_FROM, TOKEN_SECRET) to use a real bucket.\n')
+    t.equal(run.stderr, 'leadlink: local mode needs the dev dependencies (run `npm install` without --omit=dev), or set S3_BUCKET (and SES_FROM, TOKEN_SECRET, ADDRESS_KEY) to use a real bucket.\n')
     t.notMatch(run.stderr, /ERR_MODULE_NOT_FOUND|\n\s+at /, 'no stack trace')
   })
 
@@ -26,6 +26,7 @@ for (const [name, entry] of ENTRIES) {
       SES_ENDPOINT: `http://127.0.0.1:${closed}`,
       SES_FROM: 'hello@example.com',
       TOKEN_SECRET: 'production-install-secret-0123456789abcdef',
+      ADDRESS_KEY: 'production-install-address-key-0123456789ab',
       SENDER: 'off'
     }))
     await waitForOutput(proc, /Server listening/)

@@ -115,7 +115,7 @@ t.test('with the build, start-up never loads Ajv or a code generator (a fresh pr
   const script = `import { createRequire } from 'node:module'
     const { buildApp } = await import(${JSON.stringify(new URL('../../src/app.ts', import.meta.url).href)})
     const { loadConfig } = await import(${JSON.stringify(new URL('../../src/config.ts', import.meta.url).href)})
-    const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', S3_BUCKET: 'leadlink-test', S3_ENDPOINT: 'http://127.0.0.1:9', SES_ENDPOINT: 'http://127.0.0.1:9', SES_FROM: 'a@b.co', TOKEN_SECRET: 'x'.repeat(32), SENDER: 'off' })
+    const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', S3_BUCKET: 'leadlink-test', S3_ENDPOINT: 'http://127.0.0.1:9', SES_ENDPOINT: 'http://127.0.0.1:9', SES_FROM: 'a@b.co', TOKEN_SECRET: 'x'.repeat(32), ADDRESS_KEY: 'k'.repeat(32), SENDER: 'off' })
     const app = await buildApp(config, { clientOptions: { credentials: { accessKeyId: 'AKID', secretAccessKey: 's' } } }, { logger: false })
     await app.ready()
     const loaded = Object.keys(createRequire(import.meta.url).cache)
