@@ -18,6 +18,7 @@ const BUILD_ENV = {
   SES_ENDPOINT: 'http://127.0.0.1:9',
   SES_FROM: 'build@example.com',
   TOKEN_SECRET: 'build-time-only-secret-0123456789abcdef',
+  ADDRESS_KEY: 'build-time-only-address-key-0123456789ab',
   ADMIN_TOKEN: 'build-time-only-admin-token',
   SNS_TOPIC_ARNS: 'arn:aws:sns:us-east-1:123456789012:leadlink-build',
   CAPTCHA: 'altcha',
