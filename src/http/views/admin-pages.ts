@@ -38,7 +38,7 @@ function csrfInput (ctx: AdminContext): SafeHtml {
   return html`<input type="hidden" name="${CSRF_FIELD}" value="${ctx.csrf ?? ''}">`
 }
 
-function layout (ctx: AdminContext, title: string, body: SafeHtml, options: { nav?: boolean } = {}): string {
+export function layout (ctx: AdminContext, title: string, body: SafeHtml, options: { nav?: boolean } = {}): string {
   const nav = options.nav ?? true
   return html`<!doctype html>
 <html lang="en">
@@ -58,6 +58,7 @@ ${nav
   ? html`<nav aria-label="Admin">
 <a href="/admin">Whitepapers</a>
 <a href="/admin/signups">Signups</a>
+<a href="/admin/report">Report</a>
 <form method="post" action="/admin/logout" class="inline">${csrfInput(ctx)}<button type="submit" class="link">Log out</button></form>
 </nav>`
   : ''}
