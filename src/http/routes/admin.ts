@@ -18,6 +18,7 @@ import {
   UploadTicketSchema, VerifyRequestSchema, VersionParams, VersionSchema
 } from './admin-schemas.ts'
 import { sessionRoutes } from './admin-session.ts'
+import adminReportRoutes from './admin-report.ts'
 
 const ASSETS = {
   js: readFileSync(new URL('admin.js', PUBLIC_DIR)),
@@ -235,4 +236,7 @@ export default async function adminRoutes (app: App) {
       // A stream: rows go out as they are read (the 200 schema documents the content, it does not serialise it).
       .send(stream as unknown as string)
   })
+
+  // The funnel report (inside this scope: its session, CSP and error pages).
+  await app.register(adminReportRoutes, { ctx, page })
 }
