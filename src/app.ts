@@ -15,6 +15,7 @@ import subscribers from './http/plugins/subscribers.ts'
 import delivery from './http/plugins/delivery.ts'
 import outbox from './http/plugins/outbox.ts'
 import funnel from './http/plugins/funnel.ts'
+import sesEvents from './http/plugins/ses-events.ts'
 import signup from './http/plugins/signup.ts'
 import type { ServiceDeps } from './http/plugins/deps.ts'
 import subscribeRoutes from './http/routes/subscribe.ts'
@@ -86,6 +87,7 @@ export async function buildApp (config: Config, deps: ServiceDeps = {}, options:
   await app.register(delivery, { deps })
   await app.register(outbox, { deps })
   await app.register(funnel, { deps })
+  await app.register(sesEvents)
   await app.register(signup, { deps })
   // After the outbox, so that the sender starts first when the app is ready.
   await app.register(credentialsWarning)

@@ -39,6 +39,9 @@ async function main (): Promise<void> {
     }
   })
 
+  // Local mode stands in for SES event publishing too, so that the funnel moves (src/local/ses-events.ts).
+  if (local) await app.register((await import('./http/routes/local-events.ts')).default)
+
   let metricsServer: MetricsServer | undefined
   closeWithGrace({ delay: config.outbox.shutdownGraceMs + 5_000 }, async ({ err, signal }) => {
     if (err) app.log.error({ err }, 'shutting down after an error')

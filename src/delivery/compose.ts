@@ -8,6 +8,7 @@ import type { Catalog, WhitepaperPointer } from '../whitepapers/catalog.ts'
 import type { DownloadLinks } from '../whitepapers/download-links.ts'
 import type { ConfirmationEmail } from './confirmation-email.ts'
 import type { OutgoingEmail, SesMessenger } from './ses-messenger.ts'
+import { funnelTags } from '../funnel/ses-steps.ts'
 
 export interface DeliveryOptions {
   catalog: Pick<Catalog, 'current'>
@@ -44,7 +45,9 @@ export function createDelivery (options: DeliveryOptions) {
         headers: [
           { name: 'List-Unsubscribe', value: `<${links.unsubscribeUrl}>` },
           { name: 'List-Unsubscribe-Post', value: 'List-Unsubscribe=One-Click' }
-        ]
+        ],
+        // So that the funnel counts this email's SES events (opens, clicks…) for its whitepaper version.
+        tags: funnelTags(pointer)
       },
       pointer,
       linkExpiresAt: link.expiresAt

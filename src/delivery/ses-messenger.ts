@@ -13,6 +13,12 @@ export interface SesMessengerOptions {
 export interface OutgoingEmail extends RenderedEmail {
   to: string
   headers?: Array<{ name: string, value: string }>
+  /**
+   * SES message tags: event publishing repeats them in every event of the email (`mail.tags`), which
+   * is how the funnel knows the whitepaper version of an open or a click. Names and values: letters,
+   * digits, `_` and `-`, at most 256 characters. https://docs.aws.amazon.com/ses/latest/APIReference-V2/API_MessageTag.html
+   */
+  tags?: Array<{ name: string, value: string }>
 }
 
 export type SesMessenger = ReturnType<typeof createSesMessenger>
@@ -52,6 +58,7 @@ export function createSesMessenger (options: SesMessengerOptions) {
         FromEmailAddress: from,
         Destination: { ToAddresses: [email.to] },
         ...(configurationSet ? { ConfigurationSetName: configurationSet } : {}),
+        ...(email.tags && email.tags.length > 0 ? { EmailTags: email.tags.map(t => ({ Name: t.name, Value: t.value })) } : {}),
         Content: useTemplate && email.template
           ? { Template: { TemplateName: email.template.name, TemplateData: email.template.data, ...headers } }
           : {

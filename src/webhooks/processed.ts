@@ -24,6 +24,8 @@ export interface ProcessedMarker {
   topicArn: string
   processedAt: string
   suppressed?: number
+  /** the SES event type, for event publishing */
+  eventType?: string
 }
 
 export type ProcessedMessages = ReturnType<typeof createProcessedMessages>
@@ -50,14 +52,18 @@ export function createProcessedMessages (options: { s3: S3Client, bucket: string
      * Records the message as handled, once its effects are durable. Created with `If-None-Match: *`:
      * a 412 means another instance recorded it first, which is just as good. A 409 (a conflicting
      * write still in flight) is not: that write may yet fail, so it is an error and SNS retries.
+     * Answers true when this call created the marker: what is counted once (the funnel) is counted then.
      */
-    async mark (messageId: string, marker: ProcessedMarker): Promise<void> {
+    async mark (messageId: string, marker: ProcessedMarker): Promise<boolean> {
+      let created = true
       try {
         await json.put(markerKey(messageId), marker, { ifNoneMatch: '*' })
       } catch (err) {
         if (!(err instanceof WriteConflict) || err.inFlight) throw err
+        created = false
       }
       remember(messageId)
+      return created
     }
   }
 }

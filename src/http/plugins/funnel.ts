@@ -14,6 +14,11 @@ import type { ServiceDeps } from './deps.ts'
 export interface Funnel extends FunnelReader {
   /** counts `n` (1) events of a step now, in memory */
   record: (step: FunnelStep, subject: FunnelSubject, n?: number, at?: number) => void
+  /**
+   * counts an event of a whitepaper's current version, looked up after the request (from the catalog's
+   * cache), so that the route neither waits for it nor fails with it
+   */
+  recordCurrent: (step: FunnelStep, slug: string) => void
   /** counts a landing-page view, unless it is a HEAD or a browser's prefetch (nobody saw the page) */
   view: (request: FastifyRequest, subject: FunnelSubject) => void
   /** adds the counts in memory to S3 now (tests, close) */
@@ -38,19 +43,27 @@ function isPrefetch (request: FastifyRequest): boolean {
 }
 
 export default fp(async function funnel (app: FastifyInstance, opts: { deps: ServiceDeps }) {
-  const { config, aws } = app
+  const { config, aws, catalog } = app
+  const clock = opts.deps.now ?? systemClock
   const store = createFunnelStore({ json: createJsonStore({ s3: aws.s3, bucket: config.aws.s3.bucket }) })
   const flushMs = config.funnel.flushMs
   const counter = createFunnelCounter({
     store,
     instance: `${config.outbox.instanceName}-${randomBytes(4).toString('hex')}`,
-    clock: opts.deps.now ?? systemClock,
+    clock,
     compactEveryMs: flushMs * COMPACT_EVERY_FLUSHES,
     log: app.log.child({ component: 'funnel' })
   })
   app.decorate('funnel', {
     read: store.read,
     record: counter.record,
+    recordCurrent (step, slug) {
+      const at = clock()
+      catalog.current(slug).then(
+        pointer => counter.record(step, { slug, version: pointer?.version ?? '' }, 1, at),
+        () => counter.record(step, { slug, version: '' }, 1, at)
+      )
+    },
     view (request, subject) {
       if (request.method === 'GET' && !isPrefetch(request)) counter.record('views', subject)
     },
@@ -64,4 +77,4 @@ export default fp(async function funnel (app: FastifyInstance, opts: { deps: Ser
     const left = counter.unsaved()
     if (left > 0) app.log.warn({ counts: left }, 'funnel counts could not be stored before closing: they are lost')
   })
-}, { name: 'funnel', dependencies: ['config', 'aws'] })
+}, { name: 'funnel', dependencies: ['config', 'aws', 'whitepapers'] })

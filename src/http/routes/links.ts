@@ -81,6 +81,7 @@ export default async function linkRoutes (app: App) {
 
   app.post('/c/:token', { schema: { ...tokenRoute('confirm the subscription (double opt-in)'), body: OneClickBodySchema } }, async (request, reply) => {
     const outcome = await recipientLinks.confirm(request.params.token, requester(request))
+    if (outcome === 'confirmed') app.funnel.record('confirmations', { slug: recipientLinks.checkConfirm(request.params.token).slug, version: '' })
     if (wantsJson(request)) return reply.headers(PAGE_HEADERS).send({ status: outcome })
     const text = {
       confirmed: 'Thank you: you are subscribed to our newsletter.',
@@ -110,6 +111,7 @@ export default async function linkRoutes (app: App) {
     const oneClick = (typeof body === 'object' && body !== null && body['List-Unsubscribe'] === 'One-Click') ||
       (typeof body === 'string' && /List-Unsubscribe[\s\S]*One-Click/.test(body))
     const outcome = await recipientLinks.unsubscribe(request.params.token, { ...requester(request), via: oneClick ? 'one-click' : 'page' })
+    if (outcome === 'unsubscribed') app.funnel.record('unsubscribes', { slug: recipientLinks.checkUnsubscribe(request.params.token).slug, version: '' })
     if (wantsJson(request)) return reply.headers(PAGE_HEADERS).send({ status: outcome })
     return page(reply, 200, resultPage(ctx, {
       title: 'You are unsubscribed',
@@ -132,6 +134,7 @@ export default async function linkRoutes (app: App) {
       return page(reply, 410, messagePage(ctx, 'This whitepaper is no longer available', 'The whitepaper this link points to has been withdrawn. Have a look at what we offer now.'))
     }
     app.appMetrics.linkMinted('fresh')
+    app.funnel.record('freshLinks', fresh.pointer)
     return reply.headers(PAGE_HEADERS).redirect(fresh.link.url, 302)
   })
 }

@@ -1,6 +1,6 @@
-// POST /webhooks/ses: SES bounce and complaint notifications through SNS. Every message's signature
-// is verified (SignatureVersion 1 and 2, certificate from an SNS host, via sns-payload-validator),
-// its topic must be allow-listed, old messages are refused, and a message counts as handled only once
+// POST /webhooks/ses: SES notifications through SNS (bounces and complaints; event publishing's events
+// for the funnel). Every message's signature is verified (SignatureVersion 1 and 2, certificate from
+// an SNS host, via sns-payload-validator), its topic must be allow-listed, old messages are refused, and a message counts as handled only once
 // its effects and then its marker are in S3 (src/webhooks/processed.ts): SNS retries anything else.
 // https://docs.aws.amazon.com/sns/latest/dg/sns-verify-signature-of-message.html
 // https://docs.aws.amazon.com/sns/latest/dg/sns-message-delivery-retries.html
@@ -9,8 +9,8 @@ import { Type } from 'typebox'
 import type { App } from '../app-type.ts'
 import { DomainError } from '../../errors.ts'
 import { ErrorSchema, replyWithError } from '../errors.ts'
-import { suppressAddress } from '../../subscribers/suppression.ts'
-import { suppressionsOf, type SesMessage } from '../../webhooks/ses-message.ts'
+import type { SesMessage } from '../../webhooks/ses-message.ts'
+import type { SesEvent } from '../../funnel/ses-steps.ts'
 import { createProcessedMessages, isMessageId } from '../../webhooks/processed.ts'
 
 // SNS retries for up to an hour; anything older is a replay.
@@ -33,7 +33,7 @@ export interface SesWebhookOptions {
 }
 
 export default async function sesWebhook (app: App, opts: SesWebhookOptions = {}) {
-  const { config, subscribers, outbox, aws } = app
+  const { config, aws, sesEvents } = app
   const topics = new Set(config.webhook.snsTopicArns)
   if (topics.size === 0) return
   const validator = opts.validator ?? new SnsPayloadValidator()
@@ -58,7 +58,7 @@ export default async function sesWebhook (app: App, opts: SesWebhookOptions = {}
   app.post('/webhooks/ses', {
     bodyLimit: 262_144,
     schema: {
-      description: 'Amazon SNS notifications of SES bounces and complaints (signature-verified)',
+      description: 'Amazon SNS notifications of SES bounces and complaints, and SES event publishing (signature-verified)',
       body: Type.Object({
         Type: Type.Union([Type.Literal('Notification'), Type.Literal('SubscriptionConfirmation'), Type.Literal('UnsubscribeConfirmation')]),
         MessageId: Type.String({ maxLength: 128 }),
@@ -93,12 +93,12 @@ export default async function sesWebhook (app: App, opts: SesWebhookOptions = {}
     if (!isMessageId(body.MessageId)) throw new WebhookError('webhook_malformed', 'The MessageId is not an SNS message id.')
     // Any S3 error from here on is a 5xx, with nothing marked: SNS retries, and the retry redoes what
     // did not finish (every effect is idempotent).
-    if (await processed.has(body.MessageId)) {
+    if (body.Type !== 'Notification' && await processed.has(body.MessageId)) {
       log.info('SNS message already processed')
       return reply.send({ status: 'ignored' })
     }
-    const done = async (suppressed?: number) => processed.mark(body.MessageId, {
-      schemaVersion: 1, type: body.Type, topicArn: body.TopicArn, processedAt: new Date().toISOString(), ...(suppressed === undefined ? {} : { suppressed })
+    const done = async () => processed.mark(body.MessageId, {
+      schemaVersion: 1, type: body.Type, topicArn: body.TopicArn, processedAt: new Date().toISOString()
     })
 
     if (body.Type === 'SubscriptionConfirmation') {
@@ -114,23 +114,14 @@ export default async function sesWebhook (app: App, opts: SesWebhookOptions = {}
       log.warn('SNS says this endpoint was unsubscribed from the topic')
       return reply.send({ status: 'ignored' })
     }
-    let message: SesMessage
+    let message: SesMessage & SesEvent
     try {
-      message = JSON.parse(body.Message) as SesMessage
+      message = JSON.parse(body.Message) as SesMessage & SesEvent
     } catch {
       throw new WebhookError('webhook_malformed', 'The SES message is not JSON.')
     }
-    const events = suppressionsOf(message, new Date(sentAt).toISOString())
-    let suppressed = 0
-    for (const event of events) {
-      const hash = await suppressAddress({ store: subscribers, onSuppressed: h => outbox.suppress(h) }, event)
-      if (hash) {
-        suppressed++
-        log.info({ addressHash: hash.slice(0, 12), reason: event.reason, detail: event.detail }, 'address suppressed')
-      }
-    }
-    // Only now, with every suppression stored, does the message count as handled.
-    await done(suppressed)
-    return reply.send({ status: 'processed', suppressed })
+    if (typeof message !== 'object' || message === null) throw new WebhookError('webhook_malformed', 'The SES message is not an object.')
+    // Suppression, then the marker, then the funnel's count (src/webhooks/ses-events.ts).
+    return reply.send(await sesEvents.handle({ messageId: body.MessageId, topicArn: body.TopicArn, message, sentAt, log }))
   })
 }

@@ -114,6 +114,8 @@ export default async function subscribeRoutes (app: App) {
       userAgent: String(request.headers['user-agent'] ?? '').slice(0, 512)
     }, request.log)
     app.appMetrics.signup(result.outcome)
+    app.funnel.recordCurrent('submissions', slug)
+    if (result.outcome === 'queued') app.funnel.recordCurrent('accepted', slug)
     return accepted()
   })
 }

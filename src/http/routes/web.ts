@@ -33,19 +33,22 @@ export default async function webRoutes (app: App) {
   const { catalog, site, formStamps, config } = app
   const captcha = config.signup.captcha === 'altcha'
 
-  app.get('/', { ...AS_IS, schema: { ...PAGE, summary: 'Landing page of the default whitepaper', response: { 200: HtmlSchema } } }, async (_request, reply) => {
+  app.get('/', { ...AS_IS, schema: { ...PAGE, summary: 'Landing page of the default whitepaper', response: { 200: HtmlSchema } } }, async (request, reply) => {
     const pointer = await catalog.require(DEFAULT_SLUG)
+    app.funnel.view(request, pointer)
     return reply.type('text/html; charset=utf-8').headers(FORM_PAGE_HEADERS).send(landingPage({ site }, { pointer, stamp: formStamps.issue(), captcha }))
   })
 
   app.get('/w/:slug', { ...AS_IS, schema: { ...PAGE, summary: 'Landing page of another whitepaper', params: SlugParamsSchema, response: { 200: HtmlSchema } } }, async (request, reply) => {
     const pointer = await catalog.require(request.params.slug)
+    app.funnel.view(request, pointer)
     return reply.type('text/html; charset=utf-8').headers(FORM_PAGE_HEADERS).send(landingPage({ site }, { pointer, stamp: formStamps.issue(), captcha }))
   })
 
   // The form alone, to be framed by the marketer's own pages (FORM_ORIGINS): no JavaScript needed there.
   app.get('/embed/:slug', { ...AS_IS, schema: { ...PAGE, summary: 'The form of a whitepaper, for an iframe on a FORM_ORIGINS page', params: SlugParamsSchema, response: { 200: HtmlSchema } } }, async (request, reply) => {
     const pointer = await catalog.require(request.params.slug)
+    app.funnel.view(request, pointer)
     return allowFraming(reply, config.http.formOrigins).type('text/html; charset=utf-8').headers(FORM_PAGE_HEADERS)
       .send(landingPage({ site, embed: true }, { pointer, stamp: formStamps.issue(), captcha }))
   })
