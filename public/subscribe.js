@@ -56,7 +56,20 @@
     notice.setAttribute('role', 'status')
     notice.tabIndex = -1
     notice.textContent = message
+    // The marketer's thank-you text (/admin/w/<slug>/page), as the thank-you page shows it: plain text.
+    const thanks = form.dataset.thanks
     form.replaceWith(notice)
+    if (thanks) {
+      const box = document.createElement('div')
+      box.className = 'thanks'
+      for (const text of thanks.split(/\r?\n\s*\r?\n/)) {
+        if (!text.trim()) continue
+        const p = document.createElement('p')
+        p.textContent = text.trim()
+        box.append(p)
+      }
+      notice.insertAdjacentElement('afterend', box)
+    }
     notice.focus()
   }
 

@@ -11,6 +11,7 @@ import { DomainError } from './errors.ts'
 import configPlugin from './http/plugins/config.ts'
 import awsPlugin, { credentialsWarning } from './http/plugins/aws.ts'
 import whitepapers from './http/plugins/whitepapers.ts'
+import brand from './http/plugins/brand.ts'
 import subscribers from './http/plugins/subscribers.ts'
 import delivery from './http/plugins/delivery.ts'
 import outbox from './http/plugins/outbox.ts'
@@ -83,6 +84,7 @@ export async function buildApp (config: Config, deps: ServiceDeps = {}, options:
   // The features, each wiring and closing what it owns, in the order they depend on each other.
   await app.register(awsPlugin, { deps })
   await app.register(whitepapers, { deps })
+  await app.register(brand, { deps })
   await app.register(subscribers, { deps })
   await app.register(delivery, { deps })
   await app.register(outbox, { deps })

@@ -5,7 +5,8 @@ import type { WhitepaperPointer } from '../whitepapers/catalog.ts'
 import type { MintedLink } from '../whitepapers/download-links.ts'
 import type { EmailLinks } from '../recipient-links/recipient-links.ts'
 import { createHash } from 'node:crypto'
-import { escapeHtml } from '../html.ts'
+import { escapeHtml, html as markup, type SafeHtml } from '../html.ts'
+import type { EmailBrand } from '../brand/view.ts'
 import { compileHtmlTemplate, compileTemplate } from './template.ts'
 
 export const TEMPLATES_DIR = fileURLToPath(new URL('../../templates/', import.meta.url))
@@ -57,6 +58,15 @@ export function emailWording (site: string, returning: boolean, windowDays = 30,
   }
 }
 
+/** The accent in the compiled template (the default brand colour), replaced by each email's accent. */
+export const ACCENT_PLACEHOLDER = '#1d4ed8'
+
+/** The header of the HTML part: the logo (from PUBLIC_URL, with its alt text) above the site name. */
+function brandHeader (brand: EmailBrand): SafeHtml {
+  const logo = brand.logo
+  return markup`${logo ? markup`<img src="${logo.src}" alt="${logo.alt}" width="${logo.width}" height="${logo.height}" style="display:block;margin:0 auto 8px;border:0;outline:none;max-width:100%"><br>` : ''}${brand.siteName}`
+}
+
 function load (path: string): string {
   try {
     return readFileSync(path, 'utf8')
@@ -93,7 +103,11 @@ export type ConfirmationEmail = ReturnType<typeof createConfirmationEmail>
 
 export function createConfirmationEmail (options: ConfirmationEmailOptions) {
   const dir = options.templatesDir ?? TEMPLATES_DIR
-  const htmlSource = load(`${dir}/build/confirmation.html`)
+  // The accent becomes a placeholder like the others (mjml only compiles valid colours): per-send data, so
+  // the SES template, named by its content, stays the same when the marketer changes the brand.
+  const built = load(`${dir}/build/confirmation.html`)
+  if (!built.toLowerCase().includes(ACCENT_PLACEHOLDER)) throw new Error(`email template ${dir}/build/confirmation.html has no ${ACCENT_PLACEHOLDER} accent to replace: rebuild it with "npm run build"`)
+  const htmlSource = built.replace(new RegExp(ACCENT_PLACEHOLDER, 'gi'), '{{accent}}')
   const textSource = load(`${dir}/confirmation.txt`)
   const html = compileHtmlTemplate(htmlSource)
   const text = compileTemplate(textSource)
@@ -114,24 +128,29 @@ export function createConfirmationEmail (options: ConfirmationEmailOptions) {
   return {
     sesTemplate,
     /** Everything in the email comes from the catalog, config and the link: nothing the visitor typed. */
-    render (input: { pointer: WhitepaperPointer, link: MintedLink, links: EmailLinks, returning?: boolean }): RenderedEmail {
+    render (input: { pointer: WhitepaperPointer, link: MintedLink, links: EmailLinks, returning?: boolean, brand?: EmailBrand | undefined }): RenderedEmail {
+      const brand = input.brand ?? { siteName: options.site, accent: ACCENT_PLACEHOLDER }
+      const site = brand.siteName
       const values = {
-        ...emailWording(options.site, input.returning === true, options.windowDays, options.maxEmails),
+        ...emailWording(site, input.returning === true, options.windowDays, options.maxEmails),
         title: oneLine(input.pointer.title),
         filename: input.pointer.filename,
         size: formatBytes(input.pointer.size),
         downloadUrl: input.link.url,
         expiresAt: formatExpiry(input.link.expiresAt),
-        site: options.site,
+        site,
+        accent: brand.accent,
         confirmUrl: input.links.confirmUrl,
         unsubscribeUrl: input.links.unsubscribeUrl,
-        renewUrl: input.links.renewUrl
+        renewUrl: input.links.renewUrl,
+        privacyUrl: input.links.privacyUrl
       }
       const subjectLine = oneLine(subject.render(values))
-      const escaped = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, escapeHtml(v)]))
+      const header = brandHeader(brand)
+      const escaped = { ...Object.fromEntries(Object.entries(values).map(([k, v]) => [k, escapeHtml(v)])), brandHeader: header.value }
       return {
         subject: subjectLine,
-        html: html.render(values),
+        html: html.render({ ...values, brandHeader: header }),
         text: text.render(values),
         template: { name: sesTemplate.name, data: JSON.stringify({ h: escaped, t: { ...values, subject: subjectLine } }) }
       }

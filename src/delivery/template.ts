@@ -1,12 +1,13 @@
 // Placeholder templates: parsed once at boot, filled per email by joining strings (no mjml at runtime).
-import { escapeHtml } from '../html.ts'
+import { escapeHtml, SafeHtml } from '../html.ts'
 
 type Part = { text: string } | { name: string }
 
 export interface CompiledTemplate {
   /** names of the placeholders the template uses */
   names: Set<string>
-  render: (values: Record<string, string>) => string
+  /** strings are encoded; SafeHtml (markup built by the `html` tag, every part escaped) goes in as it is */
+  render: (values: Record<string, string | SafeHtml>) => string
 }
 
 /** Compiles `{{name}}` placeholders; `encode` is applied to every value (HTML or none for text). */
@@ -32,7 +33,7 @@ export function compileTemplate (source: string, encode: (value: string) => stri
         } else {
           const value = values[part.name]
           if (value === undefined) throw new Error(`template value missing: ${part.name}`)
-          out += encode(value)
+          out += value instanceof SafeHtml ? value.value : encode(value)
         }
       }
       return out

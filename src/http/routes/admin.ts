@@ -18,6 +18,7 @@ import {
   UploadTicketSchema, VerifyRequestSchema, VersionParams, VersionSchema
 } from './admin-schemas.ts'
 import { sessionRoutes } from './admin-session.ts'
+import adminBrandRoutes from './admin-brand.ts'
 import adminReportRoutes from './admin-report.ts'
 
 const ASSETS = {
@@ -239,4 +240,6 @@ export default async function adminRoutes (app: App) {
 
   // The funnel report (inside this scope: its session, CSP and error pages).
   await app.register(adminReportRoutes, { ctx, page })
+  // Brand, landing-page extras and the embeddable form (same scope: session, CSRF, CSP).
+  await app.register(adminBrandRoutes, { ctx, page })
 }

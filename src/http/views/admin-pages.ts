@@ -59,6 +59,7 @@ ${nav
 <a href="/admin">Whitepapers</a>
 <a href="/admin/signups">Signups</a>
 <a href="/admin/report">Report</a>
+<a href="/admin/brand">Brand</a>
 <form method="post" action="/admin/logout" class="inline">${csrfInput(ctx)}<button type="submit" class="link">Log out</button></form>
 </nav>`
   : ''}
@@ -168,6 +169,7 @@ export function whitepaperPage (ctx: AdminContext, input: WhitepaperPageInput): 
 <p class="crumbs"><a href="/admin">Whitepapers</a> › ${slug}</p>
 <h1>${pointer?.title ?? slug}</h1>
 ${notice(input.flash)}
+<p><a href="/admin/w/${slug}/page">Cover, learn-list and thank-you text</a> · <a href="/admin/w/${slug}/embed">Put the form on your site</a></p>
 ${pointer
   ? html`<p>Current: version <code>${pointer.version}</code>, <strong>${pointer.filename}</strong> (${formatBytes(pointer.size)}), activated ${when(pointer.activatedAt)}.
 <a href="${landingPath(slug)}">Landing page</a> · <a href="/admin/w/${slug}/preview">Preview the email</a></p>`

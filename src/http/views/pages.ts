@@ -2,6 +2,7 @@
 import { CONSENT_TEXT } from '../../subscribers/consent.ts'
 import type { WhitepaperPointer } from '../../whitepapers/catalog.ts'
 import { html, type SafeHtml } from '../../html.ts'
+import type { ImageView, PageBrand, PageExtras } from '../../brand/view.ts'
 
 // Pages with the form: a post from them carries a real Origin (no-referrer would make it "null"), and
 // they hold no token that a Referer could leak.
@@ -11,6 +12,19 @@ export interface PageContext {
   site: string
   /** inside /embed/<slug>'s frame: the card alone, without the site's header and footer */
   embed?: boolean
+  /** the marketer's brand (/admin/brand): name and logo in the header, the accent's stylesheet */
+  brand?: PageBrand | undefined
+}
+
+function image (view: ImageView, className: string): SafeHtml {
+  return html`<img class="${className}" src="${view.src}" alt="${view.alt}" width="${view.width}" height="${view.height}">`
+}
+
+function siteHeader (ctx: PageContext): SafeHtml {
+  const brand = ctx.brand
+  if (!brand) return html`<p class="site"><a href="/">${ctx.site}</a></p>`
+  // The logo's alt text names it; the name beside it is the link's text when there is no logo.
+  return html`<header class="site${brand.logo ? ' with-logo' : ''}"><a href="/">${brand.logo ? image(brand.logo, 'logo') : ''}<span>${brand.siteName}</span></a></header>`
 }
 
 interface Script { src: string, module?: boolean }
@@ -23,12 +37,13 @@ function layout (ctx: PageContext, title: string, body: SafeHtml, script?: strin
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title}</title>
 <link rel="stylesheet" href="/assets/site.css">
+${ctx.brand ? html`<link rel="stylesheet" href="${ctx.brand.css}">` : ''}
 ${script ? html`<script src="${script}" defer></script>` : ''}
 ${modules.map(m => html`<script type="module" src="${m.src}"></script>`)}
 </head>
 <body${ctx.embed ? html` class="embed"` : ''}>
 <main>
-${ctx.embed ? '' : html`<p class="site"><a href="/">${ctx.site}</a></p>`}
+${ctx.embed ? '' : siteHeader(ctx)}
 <div class="card">
 ${body}
 </div>
@@ -48,18 +63,27 @@ export interface LandingInput {
   stamp: string
   /** show the ALTCHA proof-of-work widget (CAPTCHA=altcha) */
   captcha: boolean
+  /** the whitepaper's cover, what the reader will learn, the thank-you text (/admin/w/<slug>/page) */
+  extras?: PageExtras | undefined
 }
 
 export function landingPage (ctx: PageContext, input: LandingInput): string {
   const { pointer, error } = input
   const emailError = error?.field === 'email' ? error.message : undefined
   const otherError = error && error.field !== 'email' ? error.message : undefined
+  const extras = input.extras
   return layout(ctx, `${pointer.title}: free download`, html`
+${extras?.cover ? html`<div class="intro with-cover">${image(extras.cover, 'cover')}<div>` : ''}
 <h1>${pointer.title}</h1>
 ${pointer.description ? html`<p class="lead">${pointer.description}</p>` : ''}
+${extras?.cover ? html`</div></div>` : ''}
+${extras && extras.learn.length > 0
+  ? html`<h2 class="learn-title">What you will learn</h2>
+<ul class="learn">${extras.learn.map(line => html`<li>${line}</li>`)}</ul>`
+  : ''}
 <p>Get the PDF by email: enter your address and we send you a download link.</p>
 ${otherError ? html`<p class="field-error" role="alert">${otherError}</p>` : ''}
-<form method="post" action="/subscribe" novalidate>
+<form method="post" action="/subscribe" novalidate${extras?.thanks ? html` data-thanks="${extras.thanks}"` : ''}>
 <input type="hidden" name="slug" value="${pointer.slug}">
 ${ctx.embed ? html`<input type="hidden" name="embed" value="1">` : ''}
 <label for="email">Email address</label>
@@ -80,10 +104,16 @@ ${input.captcha
 </form>`, '/assets/subscribe.js', input.captcha ? [{ src: '/assets/altcha.js', module: true }] : [])
 }
 
-export function thanksPage (ctx: PageContext, pointer: WhitepaperPointer | null): string {
+/** The marketer's thank-you text as paragraphs (a blank line starts a new one); plain text, escaped. */
+function paragraphs (text: string): SafeHtml[] {
+  return text.split(/\r?\n\s*\r?\n/).map(p => p.trim()).filter(Boolean).map(p => html`<p>${p}</p>`)
+}
+
+export function thanksPage (ctx: PageContext, pointer: WhitepaperPointer | null, extras?: PageExtras | undefined): string {
   return layout(ctx, 'Check your inbox', html`
 <h1>Check your inbox</h1>
 <p class="notice" role="status">We are sending ${pointer ? html`<strong>${pointer.title}</strong>` : 'the whitepaper'} to the address you entered. It usually arrives within a minute.</p>
+${extras?.thanks ? html`<div class="thanks">${paragraphs(extras.thanks)}</div>` : ''}
 <p>Nothing there? Look in your spam folder, or <a href="${ctx.embed ? `/embed/${pointer?.slug ?? 'default'}` : pointer && pointer.slug !== 'default' ? `/w/${pointer.slug}` : '/'}">try again</a> in a few minutes.</p>`)
 }
 
