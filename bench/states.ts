@@ -4,7 +4,6 @@
 // which answers after S3_LATENCY_MS as S3 does from the same region (a few ms to a few tens).
 import { PutObjectCommand } from '@aws-sdk/client-s3'
 import { buildApp } from '../src/app.ts'
-import { hashAddress } from '../src/subscribers/address.ts'
 import { loadConfig } from '../src/config.ts'
 import type { BenchContext } from './context.ts'
 import { startStandIns } from './stand-ins.ts'
@@ -27,9 +26,9 @@ export interface StatesResult {
 
 const DAY = 24 * 60 * 60 * 1000
 
-function recordFor (state: AddressState, address: string, now: number): object | undefined {
+function recordFor (state: AddressState, address: string, key: string, now: number): object | undefined {
   const at = (ms: number) => new Date(now - ms).toISOString()
-  const base = { schemaVersion: 1, address, addressHash: hashAddress(address), createdAt: at(40 * DAY), updatedAt: at(DAY), signups: [] }
+  const base = { schemaVersion: 1, address, addressHash: key, createdAt: at(40 * DAY), updatedAt: at(DAY), signups: [] }
   switch (state) {
     case 'new': return undefined
     case 'on file': return { ...base, status: 'pending', deliveries: [] }
@@ -66,9 +65,9 @@ async function benchStates (rounds: number): Promise<StatesResult> {
       for (let i = 0; i < rounds + 5; i++) {
         const address = `${state.replace(' ', '-')}-${i}@bench.example`
         addresses[state].push(address)
-        const record = recordFor(state, address, now)
+        const record = recordFor(state, address, app.subscribers.keyOf(address), now)
         if (record) {
-          await app.aws.s3.send(new PutObjectCommand({ Bucket: 'bench-bucket', Key: `subscribers/${hashAddress(address)}.json`, Body: JSON.stringify(record) }))
+          await app.aws.s3.send(new PutObjectCommand({ Bucket: 'bench-bucket', Key: `subscribers/${app.subscribers.keyOf(address)}.json`, Body: JSON.stringify(record) }))
         }
       }
     }

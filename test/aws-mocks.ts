@@ -1,8 +1,9 @@
 // nock stand-ins for S3 and SES that record exactly what the app sends (route and sender tests).
-import { createHash } from 'node:crypto'
 import nock from 'nock'
+import type { Config } from '../src/config.ts'
+import { createAddressKeys } from '../src/subscribers/address.ts'
 import type { WhitepaperPointer } from '../src/whitepapers/catalog.ts'
-import { isolateNetwork, S3_HOST, SES_HOST, type Teardown } from './helper.ts'
+import { isolateNetwork, S3_HOST, SES_HOST, type Teardown, testConfig } from './helper.ts'
 
 export const pointer: WhitepaperPointer = {
   slug: 'default',
@@ -16,8 +17,15 @@ export const pointer: WhitepaperPointer = {
   activatedAt: '2026-01-01T00:00:00.000Z'
 }
 
+/** The record key of a canonical address under a config's ADDRESS_KEY (the test config's by default). */
+export function keyOf (address: string, config: Config = testConfig()): string {
+  const secret = config.privacy.addressKey
+  if (secret === undefined) throw new Error('this config has no ADDRESS_KEY')
+  return createAddressKeys(secret).keyOf(address)
+}
+
 export const ADDRESS = 'jane@example.com'
-export const HASH = createHash('sha256').update(ADDRESS).digest('hex')
+export const HASH = keyOf(ADDRESS)
 export const RECORD_PATH = `/subscribers/${HASH}.json`
 
 export interface Captured { path: string, headers: Record<string, string | string[] | undefined>, body: any }
@@ -48,6 +56,7 @@ export function capture (scope: nock.Scope, into: Captured[], method: string) {
 
 export function mockPointer (p: WhitepaperPointer | null = pointer, slug = 'default') {
   mockEmptyOutboxScan()
+  mockKeysMigrated()
   const scope = nock(S3_HOST).get(`/whitepapers/${slug}/current.json`).query(true)
   if (p) scope.reply(200, JSON.stringify(p), { ETag: '"pointer-etag"', 'Content-Type': 'application/json' })
   else scope.reply(404, '<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>', { 'Content-Type': 'application/xml' })
@@ -104,9 +113,25 @@ export function mockDeliveryLog (rec: ReturnType<typeof recorder>) {
   capture(scope, rec.logPuts, 'PUT')
 }
 
+/** The key migration's marker, read at start: no record of before ADDRESS_KEY remains (one read per record). */
+export function mockKeysMigrated () {
+  nock(S3_HOST).get('/privacy/address-keys.json').query(true).reply(200,
+    JSON.stringify({ schemaVersion: 1, migratedAt: '2026-01-01T00:00:00.000Z', moved: 0 }), { ETag: '"keys-marker"', 'Content-Type': 'application/json' }).persist()
+}
+
 export function mockEmptyOutboxScan () {
   nock(S3_HOST).get('/').query(q => q['list-type'] === '2' && q.prefix === 'outbox/').reply(200,
     '<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><Name>leadlink-test</Name><Prefix>outbox/</Prefix><KeyCount>0</KeyCount><IsTruncated>false</IsTruncated></ListBucketResult>',
+    { 'Content-Type': 'application/xml' }).persist()
+  mockSenderHeartbeats()
+}
+
+/** The sender's heartbeat (senders/<start>-<owner>.json, src/outbox/senders.ts): written, listed alone, deleted at close. */
+export function mockSenderHeartbeats () {
+  nock(S3_HOST).put(/^\/senders\/[^/]+\.json/).query(true).optionally().reply(200, '', { ETag: '"heartbeat"' }).persist()
+  nock(S3_HOST).delete(/^\/senders\/[^/]+\.json/).query(true).optionally().reply(204, '').persist()
+  nock(S3_HOST).get('/').query(q => q['list-type'] === '2' && q.prefix === 'senders/').optionally().reply(200,
+    '<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><Name>leadlink-test</Name><Prefix>senders/</Prefix><KeyCount>0</KeyCount><IsTruncated>false</IsTruncated></ListBucketResult>',
     { 'Content-Type': 'application/xml' }).persist()
 }
 

@@ -2,10 +2,10 @@
 // link after the presigned one expired. Each is a signed token; the use cases below are the rules.
 import { systemClock, type Clock } from '../clock.ts'
 import { UnavailableError } from '../errors.ts'
-import { updateSubscriber, type SubscriberStore } from '../subscribers/store.ts'
+import { type SubscriberRecord, updateSubscriber, type SubscriberStore } from '../subscribers/store.ts'
 import type { Catalog, WhitepaperPointer } from '../whitepapers/catalog.ts'
 import type { DownloadLinks, MintedLink } from '../whitepapers/download-links.ts'
-import type { TokenSigner } from './tokens.ts'
+import type { TokenClaims, TokenSigner } from './tokens.ts'
 
 export interface RecipientLinkOptions {
   tokens: TokenSigner
@@ -23,6 +23,8 @@ export interface EmailLinks {
   confirmUrl: string
   unsubscribeUrl: string
   renewUrl: string
+  /** the person's own data: download it as JSON or erase it (/p/), valid as long as the fresh-link one */
+  privacyUrl: string
 }
 
 export interface Requester {
@@ -49,19 +51,36 @@ export function createRecipientLinks (options: RecipientLinkOptions) {
     }
   }
 
+  /**
+   * Changes the record a token is about. A token of before ADDRESS_KEY finds it through the key
+   * migration's mapping; so does one signed for an email queued before the upgrade (its outbox item
+   * carried the old key), when nothing is under the key it names.
+   */
+  function updateFor (claims: TokenClaims, change: (record: SubscriberRecord) => SubscriberRecord | null): Promise<void> {
+    return guarded(async () => {
+      if (!claims.legacyKey && await updateSubscriber(store, claims.addressHash, change)) return
+      const ref = await store.resolveLegacy(claims.addressHash)
+      if (ref) await updateSubscriber(store, ref.key, change, 5, ref.address)
+    })
+  }
+
   return {
-    /** The three links of one email, for one address record and one whitepaper. */
+    /** The links of one email, for one address record and one whitepaper. */
     forEmail (addressHash: string, slug: string): EmailLinks {
       const issuedAt = seconds()
-      const token = (purpose: 'confirm' | 'unsubscribe' | 'renew', ttl: number) =>
+      const token = (purpose: 'confirm' | 'unsubscribe' | 'renew' | 'privacy', ttl: number) =>
         tokens.sign({ purpose, addressHash, slug, issuedAt, expiresAt: ttl === 0 ? 0 : issuedAt + ttl })
       return {
         confirmUrl: `${publicUrl}/c/${token('confirm', options.confirmTtlSeconds)}`,
         // Unsubscribe links never expire: an old email must always let people leave.
         unsubscribeUrl: `${publicUrl}/u/${token('unsubscribe', 0)}`,
-        renewUrl: `${publicUrl}/d/${token('renew', options.renewTtlSeconds)}`
+        renewUrl: `${publicUrl}/d/${token('renew', options.renewTtlSeconds)}`,
+        privacyUrl: `${publicUrl}/p/${token('privacy', options.renewTtlSeconds)}`
       }
     },
+
+    /** The record key a privacy-page token is for (GDPR access and erasure: src/http/routes/privacy.ts). */
+    checkPrivacy: (token: string) => tokens.verify(token, 'privacy'),
 
     /** Checks a confirm token without changing anything (the GET page). */
     checkConfirm: (token: string) => tokens.verify(token, 'confirm'),
@@ -70,7 +89,7 @@ export function createRecipientLinks (options: RecipientLinkOptions) {
     async confirm (token: string, by: Requester): Promise<ConfirmOutcome> {
       const claims = tokens.verify(token, 'confirm')
       let outcome: ConfirmOutcome = 'gone'
-      await guarded(() => updateSubscriber(store, claims.addressHash, record => {
+      await updateFor(claims, record => {
         if (record.status === 'suppressed') { outcome = 'not-deliverable'; return null }
         if (record.status === 'confirmed') { outcome = 'already-confirmed'; return null }
         // An unsubscribe after this email was sent outranks its old confirm button, whatever happened
@@ -83,14 +102,14 @@ export function createRecipientLinks (options: RecipientLinkOptions) {
         record.updatedAt = at
         outcome = 'confirmed'
         return record
-      }))
+      })
       return outcome
     },
 
     async unsubscribe (token: string, by: Requester & { via: 'page' | 'one-click' }): Promise<UnsubscribeOutcome> {
       const claims = tokens.verify(token, 'unsubscribe')
       let outcome: UnsubscribeOutcome = 'gone'
-      await guarded(() => updateSubscriber(store, claims.addressHash, record => {
+      await updateFor(claims, record => {
         // Suppressed stays suppressed (stronger than unsubscribed); repeating is harmless.
         if (record.status === 'unsubscribed' || record.status === 'suppressed') { outcome = 'already-unsubscribed'; return null }
         const at = now().toISOString()
@@ -99,7 +118,7 @@ export function createRecipientLinks (options: RecipientLinkOptions) {
         record.updatedAt = at
         outcome = 'unsubscribed'
         return record
-      }))
+      })
       return outcome
     },
 

@@ -3,18 +3,25 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { DomainError } from '../errors.ts'
 
-export type Purpose = 'confirm' | 'unsubscribe' | 'renew'
+// privacy: the page where the person downloads or erases their data (/p/), from the email's footer.
+export type Purpose = 'confirm' | 'unsubscribe' | 'renew' | 'privacy'
 
-const PURPOSES: Purpose[] = ['confirm', 'unsubscribe', 'renew']
-const FORMAT_VERSION = 1
+const PURPOSES: Purpose[] = ['confirm', 'unsubscribe', 'renew', 'privacy']
+// Version 2: the record key is the HMAC of the address under ADDRESS_KEY. Version 1 tokens (sent before)
+// carry the address's plain SHA-256: still accepted, flagged, and resolved through the key migration's
+// mapping (src/subscribers/legacy-keys.ts), since an unsubscribe link must keep working for ever.
+const FORMAT_VERSION = 2
+const LEGACY_VERSION = 1
 const MAC_BYTES = 32
-// version(1) purpose(1) addressHash(32) issuedAt(4) expiresAt(4) slug(1..64)
+// version(1) purpose(1) addressKey(32) issuedAt(4) expiresAt(4) slug(1..64)
 const FIXED = 1 + 1 + 32 + 4 + 4
 
 export interface TokenClaims {
   purpose: Purpose
-  /** sha256 hex of the normalised address: the record key, never the address */
+  /** the record key (HMAC-SHA256 hex of the normalised address under ADDRESS_KEY), never the address */
   addressHash: string
+  /** a token of before ADDRESS_KEY: addressHash is the address's plain SHA-256 (store.resolveLegacy) */
+  legacyKey?: true
   slug: string
   /** unix seconds */
   issuedAt: number
@@ -47,7 +54,7 @@ export function createTokenSigner (secrets: string[], now: () => number = Date.n
     sign (claims) {
       const slug = Buffer.from(claims.slug, 'utf8')
       if (slug.length < 1 || slug.length > 64) throw new Error('slug length out of range')
-      if (!/^[0-9a-f]{64}$/.test(claims.addressHash)) throw new Error('address hash must be sha256 hex')
+      if (!/^[0-9a-f]{64}$/.test(claims.addressHash)) throw new Error('address key must be 64 hex digits')
       const payload = Buffer.alloc(FIXED + slug.length)
       payload.writeUInt8(FORMAT_VERSION, 0)
       payload.writeUInt8(PURPOSES.indexOf(claims.purpose), 1)
@@ -73,7 +80,8 @@ export function createTokenSigner (secrets: string[], now: () => number = Date.n
       // Check every secret (constant time each) so timing says nothing about which one matched.
       let valid = false
       for (const secret of secrets) valid = timingSafeEqual(mac(secret, payload), given) || valid
-      if (!valid || payload.readUInt8(0) !== FORMAT_VERSION) throw new TokenError('token_invalid', INVALID)
+      const version = payload.readUInt8(0)
+      if (!valid || (version !== FORMAT_VERSION && version !== LEGACY_VERSION)) throw new TokenError('token_invalid', INVALID)
       // A token minted for one purpose never works for another (an unsubscribe link cannot confirm).
       if (PURPOSES[payload.readUInt8(1)] !== purpose) throw new TokenError('token_invalid', INVALID)
       const claims: TokenClaims = {
@@ -81,7 +89,8 @@ export function createTokenSigner (secrets: string[], now: () => number = Date.n
         addressHash: payload.subarray(2, 34).toString('hex'),
         issuedAt: payload.readUInt32BE(34),
         expiresAt: payload.readUInt32BE(38),
-        slug: payload.subarray(FIXED).toString('utf8')
+        slug: payload.subarray(FIXED).toString('utf8'),
+        ...(version === LEGACY_VERSION ? { legacyKey: true as const } : {})
       }
       if (claims.expiresAt !== 0 && claims.expiresAt * 1000 <= now()) {
         throw new TokenError('token_expired', 'This link has expired.')

@@ -1,5 +1,6 @@
-// Email address parsing: one canonical form per mailbox, so one record and one hash per person.
-import { createHash } from 'node:crypto'
+// Email address parsing: one canonical form per mailbox, so one record and one key per person; the key
+// is an HMAC of that form under ADDRESS_KEY, which nobody who merely guesses an address can compute.
+import { createHash, createHmac } from 'node:crypto'
 import { domainToASCII, domainToUnicode } from 'node:url'
 import { ValidationError } from '../errors.ts'
 
@@ -22,8 +23,27 @@ const DOMAIN_INPUT_RE = /^[\p{L}\p{M}\p{Nd}.-]+$/u
 export interface ParsedAddress {
   /** canonical form: local part and domain lowercased, domain in punycode */
   address: string
-  /** sha256 of the canonical form: the only identifier that appears in keys and logs */
-  hash: string
+}
+
+/** Keys of one address under ADDRESS_KEY: the only identifiers that appear in S3 keys, tokens and logs. */
+export interface AddressKeys {
+  /** HMAC-SHA256 (hex) of the canonical address: its record key (subscribers/<key>.json) */
+  keyOf: (address: string) => string
+  /**
+   * HMAC of a key of before ADDRESS_KEY (the address's plain SHA-256), for the mapping that keeps old
+   * unsubscribe links working (src/subscribers/legacy-keys.ts): the plain hash itself is never stored.
+   */
+  legacyRefOf: (legacyHash: string) => string
+}
+
+/** Built once per process from config.privacy.addressKey (src/http/plugins/subscribers.ts). */
+export function createAddressKeys (secret: string): AddressKeys {
+  if (secret.length < 32) throw new Error('ADDRESS_KEY must be at least 32 characters')
+  // Domain separation: the same key never MACs an address and a legacy hash into comparable values.
+  return {
+    keyOf: address => createHmac('sha256', secret).update('leadlink-address\0').update(address).digest('hex'),
+    legacyRefOf: legacyHash => createHmac('sha256', secret).update('leadlink-legacy-key\0').update(legacyHash).digest('hex')
+  }
 }
 
 function invalid (message = 'Enter an email address like name@example.com.'): ValidationError {
@@ -39,7 +59,11 @@ function validAceLabel (label: string): boolean {
   return unicode !== label && DOMAIN_INPUT_RE.test(unicode) && domainToASCII(unicode) === label
 }
 
-export function hashAddress (address: string): string {
+/**
+ * The record key before ADDRESS_KEY: the address's plain SHA-256. Only to find records not yet moved by
+ * `npm run signups -- migrate-keys` (src/subscribers/migrate-keys.ts); never written anywhere.
+ */
+export function legacyAddressHash (address: string): string {
   return createHash('sha256').update(address).digest('hex')
 }
 
@@ -67,5 +91,5 @@ export function parseAddress (input: unknown): ParsedAddress {
   if (!labels.every(l => !l.startsWith('xn--') || validAceLabel(l))) throw invalid()
   const address = `${local.toLowerCase()}@${domain}`
   if (address.length > MAX_ADDRESS) throw invalid('That email address is too long.')
-  return { address, hash: hashAddress(address) }
+  return { address }
 }

@@ -56,10 +56,12 @@ export const SubscriberRecordSchema = Type.Object({
   confirmation: Type.Optional(ActionProofSchema),
   unsubscription: Type.Optional(Type.Object({
     ...ActionProofSchema.properties,
-    via: Type.Union([Type.Literal('page'), Type.Literal('one-click')])
-  }, { description: 'the latest unsubscribe, and how (the page\'s button or an RFC 8058 one-click POST)' })),
+    via: Type.Union([Type.Literal('page'), Type.Literal('one-click'), Type.Literal('erase')])
+  }, { description: 'the latest unsubscribe, and how (the page\'s button, an RFC 8058 one-click POST, or an erasure: then no IP or user agent)' })),
   /** why the address is suppressed (status 'suppressed'): a permanent bounce or a complaint */
   suppression: Type.Optional(SuppressionSchema),
+  /** a tombstone (src/subscribers/erase.ts): the address was erased; only what keeps it from being mailed is left */
+  erasedAt: Type.Optional(Type.String()),
   signups: Type.Array(ConsentProofSchema, { description: 'every form submission, newest last (capped)' }),
   deliveries: Type.Array(DeliverySchema, { description: 'every email sent or attempted, newest last (capped)' })
 })

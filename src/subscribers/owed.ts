@@ -18,7 +18,8 @@ export function createOwedChecks (options: OwedOptions) {
      */
     async isOwed (item: OutboxItem, recovered: boolean): Promise<boolean> {
       if (!recovered) return true
-      const stored = await store.get(item.addressHash)
+      // By the address: an item queued before ADDRESS_KEY carries the record's key of before.
+      const stored = await store.get(store.keyOf(item.address), item.address)
       if (!stored) return false
       const { record } = stored
       if (record.status === 'suppressed') return false
@@ -39,8 +40,9 @@ export function createOwedChecks (options: OwedOptions) {
         record.updatedAt = dateOf(clock).toISOString()
         return record
       }
-      if (known) await upsertSubscriber(store, item.addressHash, () => known.record, apply, 5, known)
-      else await updateSubscriber(store, item.addressHash, apply)
+      const key = store.keyOf(item.address)
+      if (known) await upsertSubscriber(store, key, () => known.record, apply, 5, known)
+      else await updateSubscriber(store, key, apply, 5, item.address)
     }
   }
 }

@@ -67,7 +67,8 @@ export function createSignup (deps: SignupDeps): Signup {
   }
 
   return async function signup (request, log) {
-    const { address, hash } = parseAddress(request.email)
+    const { address } = parseAddress(request.email)
+    const hash = deps.store.keyOf(address)
     const pointer = await deps.catalog.require(request.slug)
     const at = new Date(now()).toISOString()
     const itemId = newBatchId(Date.parse(at))
@@ -87,8 +88,10 @@ export function createSignup (deps: SignupDeps): Signup {
     try {
       stored = await inTurn(hash, async () => {
         // Read first, whatever the address: a blind create would answer a new address faster.
-        const known = await deps.store.get(hash)
+        const known = await deps.store.get(hash, address)
         return await upsertSubscriber(deps.store, hash, fresh, record => {
+          // An erased address signing up again itself: its tombstone (src/subscribers/erase.ts) holds it again.
+          if (record.erasedAt !== undefined) { record.address = address; delete record.erasedAt }
           record.signups = capSignups([...record.signups, {
             at, slug: pointer.slug, consentText: CONSENT_TEXT, consentVersion: CONSENT_VERSION, ip: request.ip, userAgent: request.userAgent
           }])
@@ -122,7 +125,7 @@ export function createSignup (deps: SignupDeps): Signup {
         d.status = 'failed'
         d.error = 'queue_unavailable'
         return record
-      }).catch(() => {})
+      }, 5, address).catch(() => {})
       throw new UnavailableError('We could not queue your email just now. Please submit the form again in a minute.', { cause: err })
     }
     log.info({ ...logFields, outboxId: itemId }, 'signup recorded; email queued')

@@ -1,7 +1,7 @@
 // Suppression: an address that bounced permanently or complained is never emailed again, whatever
 // it submits later. A record is created if there was none, so that a later signup finds it.
 import { systemClock, type Clock } from '../clock.ts'
-import { hashAddress, parseAddress, type ParsedAddress } from './address.ts'
+import { parseAddress, type ParsedAddress } from './address.ts'
 import { upsertSubscriber, type SubscriberRecord, type SubscriberStore } from './store.ts'
 
 export interface SuppressionEvent {
@@ -39,7 +39,7 @@ export function suppressionKey (input: string): ParsedAddress | undefined {
   } catch {
     const address = input.trim().toLowerCase()
     if (!/^[^\s@<>"]+@[a-z0-9.-]+\.[a-z0-9-]+$/.test(address) || address.length > 254) return undefined
-    return { address, hash: hashAddress(address) }
+    return { address }
   }
 }
 
@@ -47,20 +47,21 @@ export function suppressionKey (input: string): ParsedAddress | undefined {
 class AlreadySuppressed extends Error {}
 
 /**
- * Returns the address hash, or undefined when SES reported something that is not an address.
+ * Returns the record key, or undefined when SES reported something that is not an address.
  * Idempotent: a retried or duplicated notification finds the same suppression and writes nothing.
  */
 export async function suppressAddress (options: SuppressOptions, event: SuppressionEvent): Promise<string | undefined> {
   const parsed = suppressionKey(event.address)
   if (!parsed) return undefined
+  const key = options.store.keyOf(parsed.address)
   const at = new Date((options.now ?? systemClock)()).toISOString()
   const fresh = (): SubscriberRecord => ({
-    schemaVersion: 1, address: parsed.address, addressHash: parsed.hash, status: 'suppressed', createdAt: at, updatedAt: at, signups: [], deliveries: []
+    schemaVersion: 1, address: parsed.address, addressHash: key, status: 'suppressed', createdAt: at, updatedAt: at, signups: [], deliveries: []
   })
   try {
     // Read first: a suppression usually concerns an address on file, and a retry must find it unchanged.
-    const known = await options.store.get(parsed.hash)
-    await upsertSubscriber(options.store, parsed.hash, fresh, record => {
+    const known = await options.store.get(key, parsed.address)
+    await upsertSubscriber(options.store, key, fresh, record => {
       // Also checked after a lost race: the other writer may have stored this very suppression.
       if (holds(record, event)) throw new AlreadySuppressed()
       record.status = 'suppressed'
@@ -71,6 +72,6 @@ export async function suppressAddress (options: SuppressOptions, event: Suppress
   } catch (err) {
     if (!(err instanceof AlreadySuppressed)) throw err
   }
-  options.onSuppressed?.(parsed.hash)
-  return parsed.hash
+  options.onSuppressed?.(key)
+  return key
 }

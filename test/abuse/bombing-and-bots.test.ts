@@ -6,7 +6,7 @@ import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/clien
 import t from 'tap'
 import { buildApp, type App } from '../../src/app.ts'
 import { reconfigure } from '../../src/config.ts'
-import { hashAddress } from '../../src/subscribers/address.ts'
+import { keyOf } from '../aws-mocks.ts'
 import type { SubscriberRecord } from '../../src/subscribers/store.ts'
 import { eventually, sentEmails, startEmulators, type StoredEmail } from '../helper.ts'
 import { FORM, form, inlineScripts, LEAK } from './support.ts'
@@ -28,7 +28,7 @@ const unique = (name: string) => `${name}-${randomUUID().slice(0, 8)}@example.co
 
 async function recordOf (address: string): Promise<SubscriberRecord | null> {
   try {
-    const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: `subscribers/${hashAddress(address)}.json` }))
+    const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: `subscribers/${keyOf(address, stack.config)}.json` }))
     return JSON.parse(await res.Body!.transformToString()) as SubscriberRecord
   } catch (err) {
     if ((err as { name?: string }).name === 'NoSuchKey') return null

@@ -8,9 +8,8 @@ import { deriveKey } from 'altcha-lib/algorithms/pbkdf2'
 import t, { type Test } from 'tap'
 import { buildApp } from '../../src/app.ts'
 import { createTokenSigner } from '../../src/recipient-links/tokens.ts'
-import { hashAddress } from '../../src/subscribers/address.ts'
 import { build, eventually, isolateNetwork, sentEmails, startEmulators, testConfig, type App } from '../helper.ts'
-import { mockPointer } from '../aws-mocks.ts'
+import { keyOf, mockPointer } from '../aws-mocks.ts'
 import { FORM, form, inlineHandlers, inlineScripts, JSON_ACCEPT } from './support.ts'
 
 type Headers = Record<string, string | string[] | number | undefined>
@@ -52,7 +51,7 @@ function assertNoInlineScript (t: Test, body: string, label: string) {
 
 const SECRETS = testConfig().links.tokenSecrets
 const tokens = createTokenSigner(SECRETS)
-const HASH = hashAddress('jane@example.com')
+const HASH = keyOf('jane@example.com')
 const confirmToken = tokens.sign({ purpose: 'confirm', addressHash: HASH, slug: 'default', expiresAt: Math.floor(Date.now() / 1000) + 3600 })
 const unsubscribeToken = tokens.sign({ purpose: 'unsubscribe', addressHash: HASH, slug: 'default', expiresAt: 0 })
 
@@ -152,7 +151,7 @@ t.test('ALTCHA round trip: a solved challenge is accepted once; a replay, a tamp
   t.teardown(() => s3.destroy())
   const bucket = stack.config.aws.s3.bucket
   const keys = async (prefix: string) => ((await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }))).Contents ?? []).map(o => o.Key ?? '')
-  const exists = (address: string) => s3.send(new GetObjectCommand({ Bucket: bucket, Key: `subscribers/${hashAddress(address)}.json` })).then(() => true, () => false)
+  const exists = (address: string) => s3.send(new GetObjectCommand({ Bucket: bucket, Key: `subscribers/${keyOf(address, stack.config)}.json` })).then(() => true, () => false)
   const unique = (name: string) => `${name}-${randomUUID().slice(0, 8)}@example.com`
   // A client address per request: the per-IP rate limit is not what this test is about.
   let client = 0

@@ -4,9 +4,8 @@ import t, { type Test } from 'tap'
 import nock from 'nock'
 import { createFormStamps } from '../../src/abuse/form-stamp.ts'
 import { createTokenSigner } from '../../src/recipient-links/tokens.ts'
-import { hashAddress } from '../../src/subscribers/address.ts'
 import { build, eventually, isolateNetwork, S3_HOST, testConfig, type App } from '../helper.ts'
-import { capture, mockOutbox, mockPointer, mockRecord, mockSes, pointer, recorder, type Captured } from '../aws-mocks.ts'
+import { capture, keyOf, mockOutbox, mockPointer, mockRecord, mockSes, pointer, recorder, type Captured } from '../aws-mocks.ts'
 import { FORM, form, inlineHandlers, inlineScripts, JSON_ACCEPT, LEAK, witnessAws } from './support.ts'
 
 type Method = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH' | 'OPTIONS'
@@ -40,7 +39,7 @@ const BOTS = { BOT_MIN_FILL_SECONDS: '5' }
 const TEXT = { 'content-type': 'text/plain' }
 const JSON_BODY = { 'content-type': 'application/json', ...JSON_ACCEPT }
 const JANE = 'jane@example.com'
-const HASH = hashAddress(JANE)
+const HASH = keyOf(JANE)
 
 const tokens = createTokenSigner(SECRETS)
 const otherTokens = createTokenSigner(['another-secret-0123456789abcdef0123456789'])
@@ -351,7 +350,7 @@ t.test('an IDN domain is valid: accepted and normalised to punycode in the recor
   const rec = recorder()
   t.teardown(rec.stop)
   const canonical = 'jane@xn--bcher-kva.example'
-  const recordPath = `/subscribers/${hashAddress(canonical)}.json`
+  const recordPath = `/subscribers/${keyOf(canonical)}.json`
   const puts: Captured[] = []
   mockPointer()
   capture(nock(S3_HOST).put(recordPath).query(true).reply(200, '', { ETag: '"idn-1"' }), puts, 'PUT')
@@ -369,7 +368,7 @@ t.test('an IDN domain is valid: accepted and normalised to punycode in the recor
   await eventually(() => (rec.sesSends.length === 1 && rec.outboxDeletes.length === 1) || undefined)
   await app.close()
   t.equal(puts[0]?.body.address, canonical, 'the record holds the punycode form')
-  t.equal(puts[0]?.body.addressHash, hashAddress(canonical), 'keyed by the hash of the canonical form')
+  t.equal(puts[0]?.body.addressHash, keyOf(canonical), 'keyed by the hash of the canonical form')
   t.same(rec.sesSends[0]?.body.Destination, { ToAddresses: [canonical] }, 'SES is asked to send to the punycode form')
   t.same(rec.unmatched, [])
   t.ok(nock.isDone(), 'every required mock was used')

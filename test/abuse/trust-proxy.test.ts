@@ -6,7 +6,7 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import t from 'tap'
 import { buildApp, type App } from '../../src/app.ts'
 import { reconfigure } from '../../src/config.ts'
-import { hashAddress } from '../../src/subscribers/address.ts'
+import { keyOf } from '../aws-mocks.ts'
 import type { SubscriberRecord } from '../../src/subscribers/store.ts'
 import { startEmulators, testConfig } from '../helper.ts'
 import { JSON_ACCEPT } from './support.ts'
@@ -31,7 +31,7 @@ await setup.catalog.publish({ bytes: SAMPLE, filename: 'Guide.pdf', title: 'The 
 const unique = () => `proxy-${randomUUID().slice(0, 8)}@example.com`
 
 async function signupIps (address: string): Promise<string[]> {
-  const res = await s3.send(new GetObjectCommand({ Bucket: stack.config.aws.s3.bucket, Key: `subscribers/${hashAddress(address)}.json` }))
+  const res = await s3.send(new GetObjectCommand({ Bucket: stack.config.aws.s3.bucket, Key: `subscribers/${keyOf(address, stack.config)}.json` }))
   return (JSON.parse(await res.Body!.transformToString()) as SubscriberRecord).signups.map(s => s.ip)
 }
 

@@ -6,7 +6,6 @@ import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/clien
 import t from 'tap'
 import { buildApp, type App } from '../../src/app.ts'
 import { reconfigure } from '../../src/config.ts'
-import { hashAddress } from '../../src/subscribers/address.ts'
 import type { SubscriberRecord } from '../../src/subscribers/store.ts'
 import { eventually, sentEmails, startEmulators, type StoredEmail } from '../helper.ts'
 import { FORM, form } from './support.ts'
@@ -24,7 +23,7 @@ const bucket = stack.config.aws.s3.bucket
 const unique = (name: string) => `${name}-${randomUUID().slice(0, 8)}@example.com`
 
 async function recordOf (address: string): Promise<SubscriberRecord> {
-  const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: `subscribers/${hashAddress(address)}.json` }))
+  const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: `subscribers/${app.subscribers.keyOf(address)}.json` }))
   return JSON.parse(await res.Body!.transformToString()) as SubscriberRecord
 }
 

@@ -3,7 +3,6 @@
 import t from 'tap'
 import { readFile } from 'node:fs/promises'
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3'
-import { hashAddress } from '../../src/subscribers/address.ts'
 import type { SubscriberRecord } from '../../src/subscribers/store.ts'
 import { emailTo, launchBrowser, listen, newPage, recipientPaths, SAMPLE, startSite } from './browser.ts'
 
@@ -13,7 +12,7 @@ const s3 = new S3Client({ region: 'us-east-1', endpoint: site.stack.config.aws.s
 t.teardown(() => s3.destroy())
 
 async function status (address: string): Promise<SubscriberRecord['status']> {
-  const res = await s3.send(new GetObjectCommand({ Bucket: site.stack.config.aws.s3.bucket, Key: `subscribers/${hashAddress(address)}.json` }))
+  const res = await s3.send(new GetObjectCommand({ Bucket: site.stack.config.aws.s3.bucket, Key: `subscribers/${site.app.subscribers.keyOf(address)}.json` }))
   return (JSON.parse(await res.Body!.transformToString()) as SubscriberRecord).status
 }
 
@@ -101,7 +100,7 @@ t.test('link expired, link broken, whitepaper withdrawn: clear pages with a way 
   t.match(await page.getByRole('alert').textContent(), 'copy the whole address from the email')
   t.equal(await page.getByRole('link', { name: 'Back to the start page' }).getAttribute('href'), '/')
 
-  const withdrawn = site.app.recipientLinks.forEmail(hashAddress('dee@example.com'), 'withdrawn')
+  const withdrawn = site.app.recipientLinks.forEmail(site.app.subscribers.keyOf('dee@example.com'), 'withdrawn')
   const gone = await page.goto(`${site.base}${new URL(withdrawn.renewUrl).pathname}`)
   t.equal(gone?.status(), 410)
   t.equal(await page.locator('h1').textContent(), 'This whitepaper is no longer available')

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises'
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import { buildApp } from '../../src/app.ts'
 import { createLambdaHandler, handler, LambdaConfigError, type LambdaEvent, type LambdaResult } from '../../src/lambda.ts'
-import { hashAddress } from '../../src/subscribers/address.ts'
+import { createAddressKeys } from '../../src/subscribers/address.ts'
 import type { SubscriberRecord } from '../../src/subscribers/store.ts'
 import { eventually, isolateNetwork, sentEmails, startEmulators } from '../helper.ts'
 import { childEnv, runNode } from '../process/child.ts'
@@ -82,7 +82,7 @@ t.test('API Gateway v2 events: form post, JSON post, fresh-link redirect, one ap
   t.equal(form.statusCode, 303)
   t.equal(form.headers.location, '/thanks')
   for (const [name, value] of Object.entries(form.headers)) t.type(value, 'string', `${name}: HTTP APIs take string headers only`)
-  const stored = await s3.send(new GetObjectCommand({ Bucket: env.S3_BUCKET, Key: `subscribers/${hashAddress('ann@example.com')}.json` }))
+  const stored = await s3.send(new GetObjectCommand({ Bucket: env.S3_BUCKET, Key: `subscribers/${createAddressKeys(env.ADDRESS_KEY).keyOf('ann@example.com')}.json` }))
   const record = JSON.parse(await stored.Body!.transformToString()) as SubscriberRecord
   t.equal(record.status, 'pending')
   t.match(record.signups[0], { ip: '203.0.113.5', userAgent: 'Mozilla/5.0 (lambda test)', slug: 'default' }, 'the client IP is the event\'s sourceIp')

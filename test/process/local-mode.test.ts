@@ -2,8 +2,10 @@
 // and the boot errors of a misconfigured production start.
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3'
 import t from 'tap'
+import { createAddressKeys } from '../../src/subscribers/address.ts'
 import type { SubscriberRecord } from '../../src/subscribers/store.ts'
 import type { WhitepaperPointer } from '../../src/whitepapers/catalog.ts'
 import { eventually, extractLink, tempDir, type StoredEmail } from '../helper.ts'
@@ -108,7 +110,9 @@ t.test('npm start without S3_BUCKET runs local mode, stops gracefully and keeps 
   t.equal(logLines(second.proc.stdout()).filter(l => l.msg === PUBLISHED_LOG).length, 0, 'the restart does not republish the sample')
   const versions = await s3.send(new ListObjectsV2Command({ Bucket: 'leadlink-local', Prefix: 'whitepapers/default/versions/' }))
   t.same((versions.Contents ?? []).map(o => o.Key), [before.key, before.key.replace(/[^/]+$/, 'meta.json')], 'one version (its PDF and meta.json) in the bucket')
-  const record = await readJson<SubscriberRecord>(s3, `subscribers/${sha256(address)}.json`)
+  // Keyed under the ADDRESS_KEY that local mode keeps in its data folder.
+  const key = createAddressKeys(await readFile(join(dataDir, 'address-key'), 'utf8')).keyOf(address)
+  const record = await readJson<SubscriberRecord>(s3, `subscribers/${key}.json`)
   t.equal(record.deliveries.length, 1, 'the signup survived the restart')
   t.match(await (await fetch(second.landing)).text(), SAMPLE_TITLE)
 

@@ -3,7 +3,6 @@ import t from 'tap'
 import { readFile } from 'node:fs/promises'
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import { buildApp } from '../../src/app.ts'
-import { hashAddress } from '../../src/subscribers/address.ts'
 import type { SubscriberRecord } from '../../src/subscribers/store.ts'
 import { eventually, sentEmails, startEmulators, type Emulators, type StoredEmail, type Teardown } from '../helper.ts'
 
@@ -18,7 +17,7 @@ async function setup (t: Teardown, overrides: Record<string, string> = {}, now?:
   const s3 = new S3Client({ region: 'us-east-1', endpoint: stack.config.aws.s3.endpoint, forcePathStyle: true, credentials: stack.credentials })
   t.teardown(() => s3.destroy())
   const record = async (address: string): Promise<SubscriberRecord> => {
-    const res = await s3.send(new GetObjectCommand({ Bucket: stack.config.aws.s3.bucket, Key: `subscribers/${hashAddress(address)}.json` }))
+    const res = await s3.send(new GetObjectCommand({ Bucket: stack.config.aws.s3.bucket, Key: `subscribers/${app.subscribers.keyOf(address)}.json` }))
     return JSON.parse(await res.Body!.transformToString()) as SubscriberRecord
   }
   /** Signs up and waits until the email is out and the sender has recorded it (no write left in flight). */
@@ -145,7 +144,7 @@ t.test('fresh link: 302 to a new short-lived presigned URL of the current versio
 
 t.test('a whitepaper that is gone: a clear 410 page', async t => {
   const { app } = await setup(t)
-  const links = app.recipientLinks.forEmail(hashAddress('x@example.com'), 'withdrawn')
+  const links = app.recipientLinks.forEmail(app.subscribers.keyOf('x@example.com'), 'withdrawn')
   const res = await app.inject({ url: new URL(links.renewUrl).pathname })
   t.equal(res.statusCode, 410)
   t.match(res.body, 'This whitepaper is no longer available')

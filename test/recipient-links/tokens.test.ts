@@ -1,10 +1,11 @@
 import t from 'tap'
-import { createHash } from 'node:crypto'
+import { createHash, createHmac } from 'node:crypto'
 import { createTokenSigner, TokenError } from '../../src/recipient-links/tokens.ts'
+import { createAddressKeys } from '../../src/subscribers/address.ts'
 
 const A = 'a'.repeat(40)
 const B = 'b'.repeat(40)
-const hash = createHash('sha256').update('jane@example.com').digest('hex')
+const hash = createAddressKeys('k'.repeat(32)).keyOf('jane@example.com')
 const NOW = Date.parse('2026-06-01T00:00:00Z')
 const claims = { purpose: 'confirm' as const, addressHash: hash, slug: 'q3-report', expiresAt: NOW / 1000 + 3600 }
 
@@ -127,4 +128,22 @@ t.test('a token from another deployment (other secret) is just invalid', async t
 t.test('errors carry statuses for the pages: 400 invalid, 410 expired', async t => {
   t.equal(new TokenError('token_invalid', 'x').statusCode, 400)
   t.equal(new TokenError('token_expired', 'x').statusCode, 410)
+})
+
+t.test('a token of before ADDRESS_KEY (format 1, the plain SHA-256) still verifies, flagged for the key mapping', async t => {
+  const signer = createTokenSigner([A], () => NOW)
+  const fresh = Buffer.from(signer.sign({ ...claims, purpose: 'unsubscribe', expiresAt: 0 }), 'base64url')
+  t.equal(fresh[0], 2, 'tokens are signed in format 2')
+  t.notOk('legacyKey' in signer.verify(fresh.toString('base64url'), 'unsubscribe'), 'a token of now is not flagged')
+  // As the service signed them before: version byte 1, the address's plain SHA-256.
+  const payload = Buffer.from(fresh.subarray(0, fresh.length - 32))
+  payload[0] = 1
+  const old = createHash('sha256').update('jane@example.com').digest('hex')
+  Buffer.from(old, 'hex').copy(payload, 2)
+  const mac = createHmac('sha256', A).update('leadlink-token').update(payload).digest()
+  const token = Buffer.concat([payload, mac]).toString('base64url')
+  t.same(signer.verify(token, 'unsubscribe'), { purpose: 'unsubscribe', addressHash: old, slug: 'q3-report', issuedAt: NOW / 1000, expiresAt: 0, legacyKey: true })
+  payload[0] = 3
+  const unknown = Buffer.concat([payload, createHmac('sha256', A).update('leadlink-token').update(payload).digest()]).toString('base64url')
+  t.equal(codeOf(() => signer.verify(unknown, 'unsubscribe')), 'token_invalid', 'a format it does not know is refused')
 })

@@ -7,6 +7,8 @@ import { createSessionStore, sessionKey } from '../../src/admin/sessions.ts'
 import { batchKey, createOutboxStore } from '../../src/outbox/store.ts'
 import { UnavailableError } from '../../src/errors.ts'
 import { InvalidRecord } from '../../src/storage/json-store.ts'
+import { createAddressKeys } from '../../src/subscribers/address.ts'
+import { migratedState } from '../../src/subscribers/legacy-keys.ts'
 import { createSubscriberStore, subscriberKey } from '../../src/subscribers/store.ts'
 import { createCatalog } from '../../src/whitepapers/catalog.ts'
 import { pointer } from '../aws-mocks.ts'
@@ -34,12 +36,12 @@ const record = {
 
 t.test('a subscriber record is read as it is, with its ETag', async t => {
   nock(S3_HOST).get(`/${subscriberKey(HASH)}`).query(true).reply(200, JSON.stringify(record), { ETag: '"r1"' })
-  const store = createSubscriberStore({ s3: s3(t), bucket: BUCKET })
+  const store = createSubscriberStore({ s3: s3(t), bucket: BUCKET, keys: createAddressKeys('k'.repeat(32)), migration: migratedState })
   t.same(await store.get(HASH), { record, etag: '"r1"' })
 })
 
 t.test('a subscriber record that breaks its schema is an InvalidRecord naming the key, not a cast', async t => {
-  const store = createSubscriberStore({ s3: s3(t), bucket: BUCKET })
+  const store = createSubscriberStore({ s3: s3(t), bucket: BUCKET, keys: createAddressKeys('k'.repeat(32)), migration: migratedState })
   const broken: Array<[string, object, string]> = [
     ['an unknown status', { ...record, status: 'vip' }, '/status must be one of "pending", "confirmed", "unsubscribed", "suppressed"'],
     ['another schema version', { ...record, schemaVersion: 2 }, '/schemaVersion must be equal to constant'],

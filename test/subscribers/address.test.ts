@@ -1,6 +1,6 @@
 import t from 'tap'
-import { createHash } from 'node:crypto'
-import { parseAddress } from '../../src/subscribers/address.ts'
+import { createHash, createHmac } from 'node:crypto'
+import { createAddressKeys, legacyAddressHash, parseAddress } from '../../src/subscribers/address.ts'
 import { ValidationError } from '../../src/errors.ts'
 
 function codeOf (input: unknown): string | undefined {
@@ -32,11 +32,18 @@ t.test('valid IDN addresses are accepted, typed in Unicode or in punycode', asyn
   t.equal(parseAddress('u=x@example.com').address, 'u=x@example.com', 'an equals sign alone is not an encoded word')
 })
 
-t.test('the hash is sha256 of the canonical address, so case variants share one record', async t => {
-  const a = parseAddress('Jane@Example.com')
-  const b = parseAddress('jane@example.COM')
-  t.equal(a.hash, b.hash)
-  t.equal(a.hash, createHash('sha256').update('jane@example.com').digest('hex'))
+t.test('the key is an HMAC of the canonical address under ADDRESS_KEY, so case variants share one record', async t => {
+  const keys = createAddressKeys('k'.repeat(32))
+  const a = keys.keyOf(parseAddress('Jane@Example.com').address)
+  const b = keys.keyOf(parseAddress('jane@example.COM').address)
+  t.equal(a, b)
+  t.match(a, /^[0-9a-f]{64}$/, '64 hex digits, like the keys of before (token and key formats stay)')
+  t.not(a, createHash('sha256').update('jane@example.com').digest('hex'), 'not the plain SHA-256 anyone can compute')
+  t.equal(a, createHmac('sha256', 'k'.repeat(32)).update('leadlink-address\0jane@example.com').digest('hex'), 'HMAC-SHA256, domain-separated')
+  t.not(createAddressKeys('l'.repeat(32)).keyOf('jane@example.com'), a, 'another ADDRESS_KEY gives other keys')
+  t.equal(legacyAddressHash('jane@example.com'), createHash('sha256').update('jane@example.com').digest('hex'), 'the key of before, to find records not yet moved')
+  t.not(keys.legacyRefOf(legacyAddressHash('jane@example.com')), a, 'the mapping of an old key is keyed apart from the record')
+  t.throws(() => createAddressKeys('short'), /at least 32/, 'a short key is refused')
 })
 
 t.test('missing or empty input is "required"', async t => {

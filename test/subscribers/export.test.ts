@@ -1,7 +1,6 @@
 // Signups export: CSV rows and escaping (RFC 4180, formula injection), the streamed scan (pages,
 // bounded concurrency, key order, reading no further ahead than the consumer), counts, and the
 // `npm run signups -- export` command as a real process against the S3 emulator.
-import { createHash } from 'node:crypto'
 import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
@@ -13,17 +12,17 @@ import t from 'tap'
 import { mapBounded } from '../../src/concurrency.ts'
 import { csvWriter, exportCsv, scanSubscribers, signupStats, toCsvRow } from '../../src/subscribers/export.ts'
 import type { SubscriberRecord } from '../../src/subscribers/store.ts'
+import { keyOf } from '../aws-mocks.ts'
 import { BUCKET, isolateNetwork, S3_HOST, startEmulators, TEST_CREDENTIALS, tempDir } from '../helper.ts'
 import { childEnv, runNode } from '../process/child.ts'
 
-const sha256 = (data: string) => createHash('sha256').update(data).digest('hex')
 const XML = { 'Content-Type': 'application/xml' }
 
 function record (address: string, extra: Partial<SubscriberRecord> = {}): SubscriberRecord {
   return {
     schemaVersion: 1,
     address,
-    addressHash: sha256(address),
+    addressHash: keyOf(address),
     status: 'pending',
     createdAt: '2026-03-01T10:00:00.000Z',
     updatedAt: '2026-03-01T10:00:00.000Z',
@@ -118,8 +117,8 @@ t.test('mapBounded keeps input order, never exceeds its concurrency, and passes 
 t.test('the scan: every page, subscriber keys only, key order, bounded concurrency, no read-ahead past the consumer', async t => {
   isolateNetwork(t)
   const addresses = Array.from({ length: 12 }, (_, i) => `reader${i}@example.com`)
-  const keys = addresses.map(a => `subscribers/${sha256(a)}.json`).sort()
-  const byKey = new Map(addresses.map(a => [`subscribers/${sha256(a)}.json`, a]))
+  const keys = addresses.map(a => `subscribers/${keyOf(a)}.json`).sort()
+  const byKey = new Map(addresses.map(a => [`subscribers/${keyOf(a)}.json`, a]))
   const pages = nock(S3_HOST)
     // Only subscriber records are listed: another prefix would match nothing and fail the scan.
     .get('/').query(q => q['list-type'] === '2' && q.prefix === 'subscribers/' && !q['continuation-token'])
@@ -163,7 +162,7 @@ t.test('the scan: every page, subscriber keys only, key order, bounded concurren
 
 t.test('an S3 failure midway ends the CSV stream with the error', async t => {
   isolateNetwork(t)
-  const keys = ['a', 'b'].map(a => `subscribers/${sha256(a)}.json`)
+  const keys = ['a', 'b'].map(a => `subscribers/${keyOf(a)}.json`)
   nock(S3_HOST).get('/').query(true).reply(200, listXml(keys), XML)
   nock(S3_HOST).get(`/${keys[0]}`).query(true).reply(200, JSON.stringify(record('a@example.com')))
   nock(S3_HOST).get(`/${keys[1]}`).query(true).reply(403, '<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>', XML)

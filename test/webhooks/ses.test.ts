@@ -4,7 +4,6 @@ import t from 'tap'
 import { readFile } from 'node:fs/promises'
 import nock from 'nock'
 import { buildApp } from '../../src/app.ts'
-import { hashAddress } from '../../src/subscribers/address.ts'
 import { eventually, isolateNetwork, sentEmails, startEmulators, tempDir } from '../helper.ts'
 import { bounce, CERT_HOST, complaint, makeCertificates, postTo, serveCertificate, signed, TOPIC } from './sns-support.ts'
 
@@ -20,7 +19,7 @@ t.teardown(() => app.close())
 await app.catalog.publish({ bytes: SAMPLE, filename: 'Guide.pdf', title: 'The Guide' })
 
 const post = postTo(app)
-const record = async (address: string) => (await app.subscribers.get(hashAddress(address)))?.record
+const record = async (address: string) => (await app.subscribers.get(app.subscribers.keyOf(address)))?.record
 
 t.test('a permanent bounce (SignatureVersion 2) suppresses the address for good', async t => {
   const res = await post(signed(certs.key, { Type: 'Notification', Message: bounce('Bounced@Example.com') }))
