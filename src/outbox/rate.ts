@@ -1,23 +1,40 @@
-// Send pacing: a token bucket at SES's MaxSendRate (GetAccount, refreshed) or SES_MAX_SEND_RATE.
+// Send pacing: this instance's share of the SES account's rate (GetAccount MaxSendRate, refreshed, or
+// SES_MAX_SEND_RATE), split between the live senders, with AIMD back-off on throttling, over a token bucket.
 import { setTimeout as sleep } from 'node:timers/promises'
 import { GetAccountCommand, type SESv2Client } from '@aws-sdk/client-sesv2'
 
+/** What the outbox worker needs from its pacing. */
+export interface SendPacing {
+  /** emails per second allowed now */
+  readonly rate: number
+  /** Resolves when one send may start. */
+  take: (signal?: AbortSignal) => Promise<void>
+  /** SES answered a throttling error: slow down. */
+  throttled: () => void
+}
+
+type Wait = (ms: number, signal?: AbortSignal) => Promise<unknown>
+const realWait: Wait = (ms, signal) => sleep(ms, undefined, { signal })
+/** at rate 0 a waiter looks again this often (a rate change wakes it sooner) */
+const IDLE_RECHECK_MS = 1000
+
 /**
  * A token bucket whose capacity is a tenth of a second's worth of tokens, so that no one-second
- * window ever sees more than about 1.1 × the rate. Waiters are served in order.
+ * window ever sees more than about 1.1 × the rate. Waiters are served in order; a rate change wakes
+ * the one waiting, so that it waits by the new rate. Rate 0 holds every send until the rate rises.
  */
-export class TokenBucket {
+export class TokenBucket implements SendPacing {
   #rate: number
   #tokens: number
   #last: number
   #pausedUntil = 0
   #queue: Promise<void> = Promise.resolve()
+  readonly #wakers = new Set<AbortController>()
   readonly #now: () => number
-  readonly #wait: (ms: number, signal?: AbortSignal) => Promise<unknown>
+  readonly #wait: Wait
 
-  constructor (ratePerSecond: number, now: () => number = () => performance.now(),
-    wait: (ms: number, signal?: AbortSignal) => Promise<unknown> = (ms, signal) => sleep(ms, undefined, { signal })) {
-    this.#rate = ratePerSecond
+  constructor (ratePerSecond: number, now: () => number = () => performance.now(), wait: Wait = realWait) {
+    this.#rate = Math.max(0, ratePerSecond)
     this.#now = now
     this.#wait = wait
     this.#tokens = this.capacity
@@ -29,14 +46,21 @@ export class TokenBucket {
 
   setRate (ratePerSecond: number): void {
     this.#refill()
-    this.#rate = ratePerSecond
+    this.#rate = Math.max(0, ratePerSecond)
     this.#tokens = Math.min(this.#tokens, this.capacity)
+    for (const waker of this.#wakers) waker.abort()
   }
 
   /** After a throttling answer: send nothing for a moment. */
   pause (ms: number): void {
+    this.#refill()
     this.#pausedUntil = Math.max(this.#pausedUntil, this.#now() + ms)
     this.#tokens = 0
+  }
+
+  /** A throttling answer: pause for about ten sends' worth (at most 2 s). */
+  throttled (): void {
+    this.pause(this.#rate > 0 ? Math.min(2000, 1000 / this.#rate * 10) : 2000)
   }
 
   #refill (): void {
@@ -45,14 +69,30 @@ export class TokenBucket {
     this.#last = now
   }
 
-  /** Resolves when one send may start. */
+  /** Waits `ms`, or less if the rate changes; rejects only when `signal` aborts. */
+  async #sleep (ms: number, signal?: AbortSignal): Promise<void> {
+    const waker = new AbortController()
+    const onAbort = () => waker.abort()
+    signal?.addEventListener('abort', onAbort, { once: true })
+    this.#wakers.add(waker)
+    try {
+      await this.#wait(ms, waker.signal)
+    } catch (err) {
+      if (signal?.aborted) throw signal.reason
+      if (!waker.signal.aborted) throw err
+    } finally {
+      signal?.removeEventListener('abort', onAbort)
+      this.#wakers.delete(waker)
+    }
+  }
+
   take (signal?: AbortSignal): Promise<void> {
     const turn = this.#queue.then(async () => {
       for (;;) {
         signal?.throwIfAborted()
         const now = this.#now()
         if (now < this.#pausedUntil) {
-          await this.#wait(this.#pausedUntil - now, signal)
+          await this.#sleep(this.#pausedUntil - now, signal)
           this.#last = this.#now()
           continue
         }
@@ -61,7 +101,7 @@ export class TokenBucket {
           this.#tokens -= 1
           return
         }
-        await this.#wait(Math.max(1, (1 - this.#tokens) / this.#rate * 1000), signal)
+        await this.#sleep(this.#rate > 0 ? Math.max(1, (1 - this.#tokens) / this.#rate * 1000) : IDLE_RECHECK_MS, signal)
       }
     })
     this.#queue = turn.catch(() => {})
@@ -69,46 +109,196 @@ export class TokenBucket {
   }
 }
 
+/** What this instance knows of the senders sharing the account (src/outbox/senders.ts). */
+export interface FleetView {
+  /** live senders, this one included */
+  live: number
+  /** running senders that may not have seen this one yet (it just started): it leaves them their rate */
+  unaware: number
+}
+
+export const LONE: FleetView = { live: 1, unaware: 0 }
+
+/**
+ * With two senders or more the fleet aims at 90 % of the account's rate: the rest is room for a
+ * newcomer's first seconds, before the others have seen it, and for timer jitter (each bucket may
+ * let 10 % more through in one second).
+ */
+export const FLEET_HEADROOM = 0.9
+
+/**
+ * This instance's ceiling: the whole rate alone, else an equal part of 90 % of it; a newcomer that
+ * the running senders have not seen yet takes only what they leave (see FLEET_HEADROOM).
+ */
+export function shareOf (accountRate: number, view: FleetView): number {
+  const share = view.live <= 1 ? accountRate : accountRate * FLEET_HEADROOM / view.live
+  if (view.unaware === 0) return share
+  const theirs = view.unaware === 1 ? accountRate : accountRate * FLEET_HEADROOM
+  return Math.max(0, Math.min(share, accountRate - theirs))
+}
+
+/** on throttling the rate is multiplied by this (at most once per CUT_COOLDOWN_MS) */
+export const CUT = 0.5
+/** SES counts sends per second: answers within a second of a cut belong to the same overload */
+export const CUT_COOLDOWN_MS = 1000
+/** then it climbs back by this fraction of its ceiling per second (from half to whole in 2 s) */
+export const CLIMB_PER_SECOND = 0.25
+/** a cut never goes below this fraction of the ceiling */
+export const FLOOR = 1 / 16
+
+/**
+ * AIMD pacing under a ceiling (this instance's share): a throttling answer halves the rate, which then
+ * climbs back additively to the ceiling.
+ * https://en.wikipedia.org/wiki/Additive_increase/multiplicative_decrease
+ */
+export class SharedPace implements SendPacing {
+  readonly #bucket: TokenBucket
+  readonly #now: () => number
+  #ceiling: number
+  #current: number
+  #at: number
+  #lastCut = Number.NEGATIVE_INFINITY
+  #cuts = 0
+
+  constructor (ceiling: number, now: () => number = () => performance.now(), wait: Wait = realWait) {
+    this.#now = now
+    this.#ceiling = Math.max(0, ceiling)
+    this.#current = this.#ceiling
+    this.#at = now()
+    this.#bucket = new TokenBucket(this.#ceiling, now, wait)
+  }
+
+  get rate (): number {
+    this.#climb()
+    return this.#current
+  }
+
+  get ceiling (): number { return this.#ceiling }
+  /** how many times throttling cut the rate */
+  get cuts (): number { return this.#cuts }
+
+  /** Before any send: the ceiling and the rate both (no climb from the fallback rate). */
+  reset (ceiling: number): void {
+    this.#ceiling = Math.max(0, ceiling)
+    this.#at = this.#now()
+    this.#apply(this.#ceiling)
+  }
+
+  /**
+   * A lower share applies at once. A higher one (a sender left or died, this one has been seen) is
+   * taken at once too, since whoever gave it up no longer sends; a rate still climbing back from a
+   * throttling cut keeps its distance below.
+   */
+  setCeiling (ceiling: number): void {
+    this.#climb()
+    const next = Math.max(0, ceiling)
+    const rise = Math.max(0, next - this.#ceiling)
+    this.#ceiling = next
+    this.#apply(Math.max(next * FLOOR, Math.min(next, this.#current + rise)))
+  }
+
+  throttled (): void {
+    const now = this.#now()
+    if (now - this.#lastCut >= CUT_COOLDOWN_MS) {
+      this.#climb()
+      this.#lastCut = now
+      this.#cuts++
+      this.#apply(Math.max(this.#ceiling * FLOOR, this.#current * CUT))
+    }
+    this.#bucket.throttled()
+  }
+
+  take (signal?: AbortSignal): Promise<void> {
+    this.#climb()
+    return this.#bucket.take(signal)
+  }
+
+  #climb (): void {
+    const now = this.#now()
+    const seconds = (now - this.#at) / 1000
+    this.#at = now
+    if (this.#current < this.#ceiling) this.#apply(Math.min(this.#ceiling, this.#current + this.#ceiling * CLIMB_PER_SECOND * seconds))
+  }
+
+  #apply (rate: number): void {
+    this.#current = rate
+    this.#bucket.setRate(rate)
+  }
+}
+
+/** The live senders (src/outbox/senders.ts), as the rate needs them. */
+export interface Fleet {
+  view: () => FleetView
+  onChange: (listener: (view: FleetView) => void) => void
+  start: () => Promise<void>
+  stop: () => Promise<void>
+}
+
 export interface SendRateOptions {
   ses: SESv2Client
-  /** SES_MAX_SEND_RATE: when set, GetAccount is not asked */
+  /** SES_MAX_SEND_RATE, the whole account's: when set, GetAccount is not asked */
   override?: number | undefined
   refreshMs?: number
   /** used until GetAccount answers (a new SES account's rate is 14/s; 1/s is the safe floor) */
   fallback?: number
+  /** the senders sharing the account; without it this instance takes the whole rate */
+  fleet?: Fleet | undefined
   log: { info: (o: object, m: string) => void, warn: (o: object, m: string) => void }
 }
 
 export function createSendRate (options: SendRateOptions) {
-  const bucket = new TokenBucket(options.override ?? options.fallback ?? 1)
+  const { fleet, log } = options
+  let accountRate = options.override ?? options.fallback ?? 1
+  const pace = new SharedPace(accountRate)
   let timer: NodeJS.Timeout | undefined
   let source: 'override' | 'ses' | 'fallback' = options.override ? 'override' : 'fallback'
+  let logged = ''
+
+  function share (initial = false): void {
+    const view = fleet?.view() ?? LONE
+    const ceiling = shareOf(accountRate, view)
+    if (initial) pace.reset(ceiling)
+    else pace.setCeiling(ceiling)
+    const line = `${accountRate} ${view.live} ${view.unaware}`
+    if (line === logged) return
+    logged = line
+    log.info({ accountRate, senders: view.live, unseenBy: view.unaware, share: Math.round(ceiling * 100) / 100 }, 'sending share')
+  }
 
   async function refresh (): Promise<void> {
     try {
       const account = await options.ses.send(new GetAccountCommand({}), { abortSignal: AbortSignal.timeout(5000) })
       const rate = account.SendQuota?.MaxSendRate
       if (rate && rate > 0) {
-        if (rate !== bucket.rate || source !== 'ses') options.log.info({ maxSendRate: rate }, 'SES sending rate from GetAccount')
-        bucket.setRate(rate)
+        if (rate !== accountRate || source !== 'ses') log.info({ maxSendRate: rate }, 'SES sending rate from GetAccount')
+        accountRate = rate
         source = 'ses'
+        share()
       }
     } catch (err) {
-      options.log.warn({ err, maxSendRate: bucket.rate }, 'SES GetAccount failed; keeping the current sending rate')
+      log.warn({ err, maxSendRate: accountRate }, 'SES GetAccount failed; keeping the current sending rate')
     }
   }
 
+  fleet?.onChange(() => share())
+
   return {
-    bucket,
+    pace,
     get source () { return source },
+    get accountRate () { return accountRate },
+    /** The first heartbeat and the account's rate, before any send; then both are kept up to date. */
     async start (): Promise<void> {
+      await fleet?.start()
+      if (!options.override) await refresh()
+      share(true)
       if (options.override) return
-      await refresh()
       timer = setInterval(() => { refresh().catch(() => {}) }, options.refreshMs ?? 300_000)
       timer.unref()
     },
-    stop (): void {
+    /** After the worker stopped: this sender leaves the fleet (the others' shares grow). */
+    async stop (): Promise<void> {
       if (timer) clearInterval(timer)
+      await fleet?.stop()
     }
   }
 }

@@ -5,7 +5,7 @@ import { EventEmitter } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { systemClock, type Clock } from '../clock.ts'
 import { isFinished, type Lease, type Leases } from './leases.ts'
-import type { TokenBucket } from './rate.ts'
+import type { SendPacing } from './rate.ts'
 import type { OutboxEvents, OutboxPorts, WorkerLogger } from './ports.ts'
 import { DeliveryFailure, type SendFailure } from './ses-errors.ts'
 import { createQueueCounters, type QueueStats } from './stats.ts'
@@ -17,7 +17,7 @@ export type { QueueStats } from './stats.ts'
 export interface OutboxWorkerOptions<Known> {
   leases: Leases
   ports: OutboxPorts<Known>
-  rate: TokenBucket
+  rate: SendPacing
   scanIntervalMs: number
   maxAttempts: number
   /** SES calls in flight at once */
@@ -126,7 +126,7 @@ export function createOutboxWorker<Known> (options: OutboxWorkerOptions<Known>) 
       work.batch.retries[item.id] = { attempts, notBefore: new Date(clock() + delay).toISOString(), lastError: failure.reason }
       counters.retried(failure.throttled)
       events.emit('retried', failure.reason)
-      if (failure.throttled) rate.pause(Math.min(2000, 1000 / rate.rate * 10))
+      if (failure.throttled) rate.throttled()
       log.warn({ ...fields, reason: failure.reason, attempts, retryInMs: Math.round(delay) }, 'send failed; will retry')
       schedule(work, item, delay)
       return

@@ -54,6 +54,8 @@ export type PutOptions = (WriteCondition | { ifNoneMatch?: undefined, ifMatch?: 
 export interface Listed {
   key: string
   size?: number | undefined
+  /** the object's ETag as listed: tells a changed object without reading it */
+  etag?: string | undefined
   /** a CommonPrefixes entry (the key ends with the delimiter) */
   commonPrefix?: true
 }
@@ -62,6 +64,8 @@ export interface ListOptions {
   delimiter?: string
   /** MaxKeys per page (S3's maximum, and default, is 1000) */
   pageSize?: number
+  /** start after this key (S3's StartAfter): a later page without a continuation token */
+  startAfter?: string | undefined
 }
 
 /** Why `value` does not match `schema`, from TypeBox's first error (where, then what), or null. */
@@ -157,10 +161,11 @@ export function createJsonStore (options: { s3: S3Client, bucket: string }) {
           Prefix: prefix,
           ...(list.delimiter ? { Delimiter: list.delimiter } : {}),
           ContinuationToken: token,
+          ...(list.startAfter && !token ? { StartAfter: list.startAfter } : {}),
           ...(list.pageSize ? { MaxKeys: list.pageSize } : {})
         }))
         for (const object of page.Contents ?? []) {
-          if (object.Key) yield { key: object.Key, size: object.Size }
+          if (object.Key) yield { key: object.Key, size: object.Size, etag: object.ETag }
         }
         for (const common of page.CommonPrefixes ?? []) {
           if (common.Prefix) yield { key: common.Prefix, commonPrefix: true }

@@ -6,9 +6,11 @@ import type { FastifyInstance } from 'fastify'
 import { systemClock } from '../../clock.ts'
 import { createLeases } from '../../outbox/leases.ts'
 import { createSendRate } from '../../outbox/rate.ts'
+import { createSenders } from '../../outbox/senders.ts'
 import { createOutboxStore } from '../../outbox/store.ts'
 import { createOutboxWorker, type OutboxWorker } from '../../outbox/worker.ts'
 import { createOutboxWriter, type OutboxWriter } from '../../outbox/writer.ts'
+import { createJsonStore } from '../../storage/json-store.ts'
 import { createOwedChecks } from '../../subscribers/owed.ts'
 import type { StoredRecord } from '../../subscribers/store.ts'
 import type { ServiceDeps } from './deps.ts'
@@ -28,13 +30,15 @@ export default fp(async function outbox (app: FastifyInstance, opts: { deps: Ser
   const owner = `${config.outbox.instanceName}-${randomBytes(4).toString('hex')}`
   const { leaseMs } = config.outbox
   const store = createOutboxStore({ s3: aws.s3, bucket: config.aws.s3.bucket })
-  const sendRate = createSendRate({ ses: aws.ses, override: config.aws.ses.maxSendRate, log: app.log })
   const log = app.log.child({ component: 'outbox' })
+  // The running senders share the account's rate: each announces itself under senders/ and takes its part.
+  const fleet = createSenders({ store: createJsonStore({ s3: aws.s3, bucket: config.aws.s3.bucket }), owner, periodMs: config.outbox.heartbeatMs, clock, log })
+  const sendRate = createSendRate({ ses: aws.ses, override: config.aws.ses.maxSendRate, fleet, log: app.log })
   const owed = createOwedChecks({ store: app.subscribers, clock })
   const worker = createOutboxWorker<StoredRecord>({
     leases: createLeases({ store, owner, leaseMs, clock, log }),
     ports: { deliver: delivery.deliver, isOwed: owed.isOwed, recordFailure: owed.recordFailure },
-    rate: sendRate.bucket,
+    rate: sendRate.pace,
     scanIntervalMs: config.outbox.scanIntervalMs,
     maxAttempts: config.outbox.maxAttempts,
     concurrency: config.outbox.concurrency,
@@ -72,7 +76,8 @@ export default fp(async function outbox (app: FastifyInstance, opts: { deps: Ser
   // In-flight sends finish (within the grace period); the rest stays queued for the next instance.
   app.addHook('preClose', async () => {
     await senderStarting
-    sendRate.stop()
     await worker.stop(config.outbox.shutdownGraceMs)
+    // Only once nothing is sent any more: the others' shares grow when this heartbeat is gone.
+    await sendRate.stop()
   })
 }, { name: 'outbox', dependencies: ['config', 'aws', 'subscribers', 'delivery'] })
