@@ -83,7 +83,7 @@ export function renderChart (input: ChartInput): SafeHtml {
   const desc = days.length === 0
     ? 'No days in this range.'
     : `Daily counts from ${days[0]?.day} to ${days.at(-1)?.day}. Totals: ${totals}. Every figure is in the table that follows the chart.`
-  return html`<svg xmlns="http://www.w3.org/2000/svg" class="chart chart-${layoutName}" viewBox="0 0 ${width} ${height}" role="img" aria-labelledby="${id}-title ${id}-desc" font-size="${fontSize}" font-family="-apple-system, 'Segoe UI', Helvetica, Arial, sans-serif" fill="#1f2933">
+  return html`<svg xmlns="http://www.w3.org/2000/svg" class="chart chart-${layoutName}" viewBox="0 0 ${width} ${height}" role="img" aria-labelledby="${id}-title" aria-describedby="${id}-desc" font-size="${fontSize}" font-family="-apple-system, 'Segoe UI', Helvetica, Arial, sans-serif" fill="#1f2933">
 <title id="${id}-title">${title}</title>
 <desc id="${id}-desc">${desc}</desc>
 ${grid}

@@ -24,7 +24,7 @@ t.test('shortDay', async t => {
 t.test('a chart: accessible, responsive, CSP-safe, exact points', async t => {
   const days = [day('2026-03-01', { views: 10, submissions: 4 }), day('2026-03-02', { views: 20, submissions: 5, delivered: 5 }), day('2026-03-03', {})]
   const svg = renderChart({ id: 'c1', title: 'Daily funnel', days }).value
-  t.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" class="chart chart-wide" viewBox="0 0 800 320" role="img" aria-labelledby="c1-title c1-desc"/)
+  t.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" class="chart chart-wide" viewBox="0 0 800 320" role="img" aria-labelledby="c1-title" aria-describedby="c1-desc"/)
   t.notMatch(svg, /\swidth="|\sheight="/, 'no fixed size: the stylesheet makes it as wide as its box')
   t.match(svg, '<title id="c1-title">Daily funnel</title>')
   t.match(svg, '<desc id="c1-desc">Daily counts from 2026-03-01 to 2026-03-03. Totals: Landing-page views 30, Form submissions 9, Delivered 5, Downloaded 0, Newsletter confirmations 0. Every figure is in the table that follows the chart.</desc>')

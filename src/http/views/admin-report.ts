@@ -67,14 +67,14 @@ ${error ? html`<p class="field-error" role="alert" id="range-error">${error.mess
 
 function funnelTable (report: FunnelReport): SafeHtml {
   return html`<div class="scroll"><table class="data" id="funnel" aria-labelledby="funnel-heading">
-<thead><tr><th scope="col">Step</th><th scope="col">Count</th><th scope="col">Rate</th><th scope="col">Of views</th></tr></thead>
+<thead><tr><th scope="col">Step</th><th scope="col" class="num">Count</th><th scope="col" class="num">Rate</th><th scope="col" class="num">Of views</th></tr></thead>
 <tbody>
 ${report.funnel.map(f => html`<tr data-step="${f.step}"><th scope="row">${f.label}</th><td class="num">${f.count}</td>${rateCell(f)}<td class="num">${f.step === 'views' ? '' : formatRate(f.ofViews)}</td></tr>`)}
 </tbody>
 </table></div>
 <h3 id="outcomes-heading">Bounces, complaints and other outcomes</h3>
 <div class="scroll"><table class="data" id="outcomes" aria-labelledby="outcomes-heading">
-<thead><tr><th scope="col">Outcome</th><th scope="col">Count</th><th scope="col">Rate</th></tr></thead>
+<thead><tr><th scope="col">Outcome</th><th scope="col" class="num">Count</th><th scope="col" class="num">Rate</th></tr></thead>
 <tbody>
 ${report.side.map(f => html`<tr data-step="${f.step}"><th scope="row">${f.label}</th><td class="num">${f.count}</td>${rateCell(f)}</tr>`)}
 </tbody>
@@ -91,7 +91,7 @@ ${renderChart({ id: 'chart-narrow', title, days: report.days, layout: 'narrow' }
 <details id="by-day-figures">
 <summary>The chart's figures, day by day</summary>
 <div class="scroll"><table class="data" id="by-day">
-<thead><tr><th scope="col">Day</th>${CHART_SERIES.map(s => html`<th scope="col">${STEP_LABELS[s.step]}</th>`)}</tr></thead>
+<thead><tr><th scope="col">Day</th>${CHART_SERIES.map(s => html`<th scope="col" class="num">${STEP_LABELS[s.step]}</th>`)}</tr></thead>
 <tbody>
 ${report.days.map(d => html`<tr><th scope="row">${d.day}</th>${CHART_SERIES.map(s => html`<td class="num">${d.counts[s.step]}</td>`)}</tr>`)}
 </tbody>
