@@ -4,6 +4,7 @@
 import { dateOf, type Clock } from '../clock.ts'
 import { isNotFound } from '../storage/errors.ts'
 import { WriteConflict } from '../storage/json-store.ts'
+import { adoptRemovals, type LeaseHeld } from './redact.ts'
 import type { OutboxBatch, OutboxStore } from './store.ts'
 
 export interface LeaseLogger {
@@ -43,6 +44,20 @@ export function isFinished (batch: OutboxBatch): boolean {
 export function createLeases (options: LeasesOptions) {
   const { store, owner, leaseMs, clock, log } = options
 
+  /** Writes the batch; if an erasure took items out meanwhile (src/outbox/redact.ts), adopts it and writes again. */
+  async function replaceAdopting (lease: Lease, written: LeaseHeld): Promise<string> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await store.replace(lease.batch, lease.etag)
+      } catch (err) {
+        if (!(err instanceof WriteConflict) || attempt >= 3) throw err
+        const stored = await store.read(lease.batch.id)
+        if (!stored || !adoptRemovals(lease.batch, stored, written)) throw err
+        lease.etag = stored.etag
+      }
+    }
+  }
+
   function hold (batch: OutboxBatch, etag: string): Lease {
     return { batch, etag, lost: false, finishing: false, sinceCheckpoint: 0, lastCheckpoint: clock(), writing: Promise.resolve() }
   }
@@ -52,12 +67,13 @@ export function createLeases (options: LeasesOptions) {
     lease.writing = lease.writing.then(async () => {
       // A finishing batch is being deleted: only its release (on failure to delete) is still written.
       if (lease.lost || (lease.finishing && !release)) return
+      const written: LeaseHeld = { owner: lease.batch.owner, leaseUntil: lease.batch.leaseUntil }
       lease.batch.owner = owner
       lease.batch.leaseUntil = new Date(release ? clock() : clock() + leaseMs).toISOString()
       lease.sinceCheckpoint = 0
       lease.lastCheckpoint = clock()
       try {
-        lease.etag = await store.replace(lease.batch, lease.etag)
+        lease.etag = await replaceAdopting(lease, written)
       } catch (err) {
         if (err instanceof WriteConflict || isNotFound(err)) {
           lease.lost = true

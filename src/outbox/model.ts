@@ -48,14 +48,15 @@ export const OutboxBatchSchema = Type.Object({
 })
 export type OutboxBatch = Static<typeof OutboxBatchSchema>
 
-/** A finished batch, as kept under deliveries/: hashes only, no addresses. */
+/** A finished batch, as kept under deliveries/: item ids, no addresses or record keys. */
 export const DeliveryLogSchema = Type.Object({
   schemaVersion: Type.Literal(1),
   batch: Type.String(),
   finishedAt: Type.String(),
   items: Type.Array(Type.Object({
     id: Type.String(),
-    addressHash: Type.String(),
+    /** logs written before the record's item ids were the only link kept a record key here */
+    addressHash: Type.Optional(Type.String()),
     slug: Type.String(),
     requestedAt: Type.String(),
     outcome: OutcomeSchema,

@@ -12,8 +12,12 @@ const BATCH_KEY_RE = /^outbox\/([0-9a-z]+-[0-9a-f]+)\.json$/
 
 export const DELIVERY_LOG_PREFIX = 'deliveries/'
 
-export function deliveryLogKey (batchId: string, finishedAt: Date): string {
-  return `${DELIVERY_LOG_PREFIX}${finishedAt.toISOString().slice(0, 10)}/${batchId}.json`
+/**
+ * Under the day the batch was created, which its id tells: a person's lines are found from the item ids
+ * on their subscriber record (erase, show) by listing one narrow prefix, never by scanning the log.
+ */
+export function deliveryLogKey (batchId: string): string {
+  return `${DELIVERY_LOG_PREFIX}${new Date(batchTime(batchId)).toISOString().slice(0, 10)}/${batchId}.json`
 }
 
 export interface StoredBatch {
@@ -62,17 +66,21 @@ export function createOutboxStore (options: { s3: S3Client, bucket: string }) {
       return found ? { batch: found.value, etag: found.etag } : null
     },
 
-    /** Keeps the outcome of a finished batch (message ids, versions, link expiries) for audits. */
+    /**
+     * Keeps the outcome of a finished batch (message ids, versions, link expiries) for audits. No address
+     * and no record key: a line is linked to a person only by the item id on their record, so erasing
+     * the record leaves nothing here that points back to them.
+     */
     async log (batch: OutboxBatch, finishedAt: Date): Promise<void> {
       const log: DeliveryLog = {
         schemaVersion: 1,
         batch: batch.id,
         finishedAt: finishedAt.toISOString(),
         items: batch.items.map(i => ({
-          id: i.id, addressHash: i.addressHash, slug: i.slug, requestedAt: i.requestedAt, outcome: batch.done[i.id] ?? 'failed', ...batch.results?.[i.id]
+          id: i.id, slug: i.slug, requestedAt: i.requestedAt, outcome: batch.done[i.id] ?? 'failed', ...batch.results?.[i.id]
         }))
       }
-      await json.put(deliveryLogKey(batch.id, finishedAt), log)
+      await json.put(deliveryLogKey(batch.id), log)
     },
 
     remove: (id: string): Promise<void> => json.delete(batchKey(id)),

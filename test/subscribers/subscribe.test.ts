@@ -101,14 +101,15 @@ t.test('a form post records the signup, sends the exact SES request and redirect
   t.match(text, /Get a fresh one: https:\/\/leadlink\.test\/d\/[A-Za-z0-9_-]+/)
   t.match(text, /https:\/\/leadlink\.test\/c\/[A-Za-z0-9_-]+/)
 
-  // 4. the finished batch goes to the delivery log (hashes, no addresses), then leaves the outbox
+  // 4. the finished batch goes to the delivery log (item ids: no address, no record key), then leaves the outbox
   const log = rec.logPuts[0]
   t.match(log?.path, new RegExp(`^/deliveries/\\d{4}-\\d{2}-\\d{2}/${batch?.body.id}\\.json$`))
   t.same(log?.body.items, [{
-    id: outboxId, addressHash: HASH, slug: 'default', requestedAt: create?.body.createdAt, outcome: 'sent',
+    id: outboxId, slug: 'default', requestedAt: create?.body.createdAt, outcome: 'sent',
     messageId: 'msg-0001', version: pointer.version, linkExpiresAt: new Date(signedAt + 604800_000).toISOString(), sentAt: log?.body.items[0].sentAt
   }])
   t.notMatch(JSON.stringify(log?.body), 'jane@', 'no address in the log')
+  t.notMatch(JSON.stringify(log?.body), HASH, 'nor the record key: the record names its lines, not the other way round')
 })
 
 t.test('JSON in, JSON out: 202 with a stable shape', async t => {
