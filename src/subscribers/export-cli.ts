@@ -9,6 +9,7 @@ import { createAwsClients } from '../aws/clients.ts'
 import { loadCliConfig, readCommandLine } from '../cli-common.ts'
 import { connectRuntime } from '../runtime.ts'
 import { exportCsv, STATUSES } from './export.ts'
+import { RIGHTS_USAGE, runRightsCommand } from './rights-cli.ts'
 import type { SubscriberStatus } from './store.ts'
 
 export interface SignupsCliIo {
@@ -20,6 +21,7 @@ export interface SignupsCliIo {
 
 export const USAGE = `usage:
   npm run signups -- export [--out signups.csv] [--status ${STATUSES.join('|')}]
+${RIGHTS_USAGE}
 
 Writes every signup as CSV (RFC 4180): address, status, created, confirmed, unsubscribed,
 consent_text_version, whitepapers_requested, signup_ip. Without --out the CSV goes to stdout.`
@@ -31,6 +33,7 @@ function parseCliArgs (argv: string[]) {
     options: {
       out: { type: 'string', short: 'o' },
       status: { type: 'string' },
+      'dry-run': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' }
     }
   })
@@ -40,6 +43,10 @@ export async function runSignupsCli (argv: string[], env: Record<string, string 
   const line = readCommandLine(argv, parseCliArgs, USAGE, io)
   if (typeof line === 'number') return line
   const { parsed, command, rest } = line
+  if (command === 'show' || command === 'erase') {
+    const config = loadCliConfig(env, io)
+    return typeof config === 'number' ? config : await runRightsCommand(command, rest, parsed.values['dry-run'] === true, config, io)
+  }
   if (command !== 'export' || rest.length > 0) {
     io.err(`${command === 'export' ? 'export takes no arguments' : `unknown command "${command}"`}\n${USAGE}`)
     return 2
