@@ -57,6 +57,7 @@ export function capture (scope: nock.Scope, into: Captured[], method: string) {
 export function mockPointer (p: WhitepaperPointer | null = pointer, slug = 'default') {
   mockEmptyOutboxScan()
   mockKeysMigrated()
+  mockBrandUnset()
   const scope = nock(S3_HOST).get(`/whitepapers/${slug}/current.json`).query(true)
   if (p) scope.reply(200, JSON.stringify(p), { ETag: '"pointer-etag"', 'Content-Type': 'application/json' })
   else scope.reply(404, '<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>', { 'Content-Type': 'application/xml' })
@@ -117,6 +118,13 @@ export function mockDeliveryLog (rec: ReturnType<typeof recorder>) {
 export function mockKeysMigrated () {
   nock(S3_HOST).get('/privacy/address-keys.json').query(true).reply(200,
     JSON.stringify({ schemaVersion: 1, migratedAt: '2026-01-01T00:00:00.000Z', moved: 0 }), { ETag: '"keys-marker"', 'Content-Type': 'application/json' }).persist()
+}
+
+/** No brand saved (src/brand/): pages and emails read the settings and page extras and find none. */
+export function mockBrandUnset () {
+  const missing = ['<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>', { 'Content-Type': 'application/xml' }] as const
+  nock(S3_HOST).get('/settings/brand.json').query(true).optionally().reply(404, ...missing).persist()
+  nock(S3_HOST).get(/^\/whitepapers\/[a-z0-9-]+\/page\.json/).query(true).optionally().reply(404, ...missing).persist()
 }
 
 export function mockEmptyOutboxScan () {

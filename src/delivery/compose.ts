@@ -7,6 +7,7 @@ import type { OutboxItem, SendResult } from '../outbox/store.ts'
 import type { Catalog, WhitepaperPointer } from '../whitepapers/catalog.ts'
 import type { DownloadLinks } from '../whitepapers/download-links.ts'
 import type { ConfirmationEmail } from './confirmation-email.ts'
+import type { EmailBrand } from '../brand/view.ts'
 import type { OutgoingEmail, SesMessenger } from './ses-messenger.ts'
 import { funnelTags } from '../funnel/ses-steps.ts'
 
@@ -15,6 +16,8 @@ export interface DeliveryOptions {
   links: Pick<DownloadLinks, 'mint'>
   recipientLinks: Pick<RecipientLinks, 'forEmail'>
   email: Pick<ConfirmationEmail, 'render'>
+  /** the marketer's name, logo and accent (src/brand/), read per email: a change reaches the next one */
+  brand?: { forEmail: () => Promise<EmailBrand> }
   messenger: Pick<SesMessenger, 'send'>
   linkTtlSeconds: number
   clock: Clock
@@ -36,7 +39,9 @@ export function createDelivery (options: DeliveryOptions) {
     if (!pointer) return null
     const link = await options.links.mint(pointer, options.linkTtlSeconds)
     const links = options.recipientLinks.forEmail(item.addressHash, pointer.slug)
-    const rendered = options.email.render({ pointer, link, links, returning: item.kind === 'returning' })
+    // A brand that cannot be read leaves the email in the defaults: the whitepaper still goes out.
+    const brand = await options.brand?.forEmail().catch(() => undefined)
+    const rendered = options.email.render({ pointer, link, links, returning: item.kind === 'returning', brand })
     return {
       email: {
         to: item.address,

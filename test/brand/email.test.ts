@@ -9,7 +9,7 @@ import type { WhitepaperPointer } from '../../src/whitepapers/catalog.ts'
 const pointer: WhitepaperPointer = {
   slug: 'default', version: 'v1', key: 'k', filename: 'guide.pdf', title: 'The Guide', description: '', size: 2048, sha256: 'abc', activatedAt: '2026-01-01T00:00:00.000Z'
 }
-const links = { confirmUrl: 'https://leadlink.test/c/C', unsubscribeUrl: 'https://leadlink.test/u/U', renewUrl: 'https://leadlink.test/d/R' }
+const links = { confirmUrl: 'https://leadlink.test/c/C', unsubscribeUrl: 'https://leadlink.test/u/U', renewUrl: 'https://leadlink.test/d/R', privacyUrl: 'https://leadlink.test/p/P' }
 const link = { url: 'https://bucket.s3.amazonaws.com/x.pdf?X-Amz-Signature=abc', expiresAt: new Date('2026-12-05T13:55:00Z') }
 const email = createConfirmationEmail({ subject: 'Your copy of {{title}}', site: 'leadlink.test' })
 const logo = { name: `${'ab'.repeat(32)}.png`, type: 'png' as const, width: 400, height: 100, size: 999, alt: 'Acme "Research" <logo>' }

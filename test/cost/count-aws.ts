@@ -4,7 +4,7 @@ import type { FinalizeRequestMiddleware, MiddlewareStack } from '@aws-sdk/types'
 
 export interface Call {
   command: string
-  /** what the object is: subscriber, outbox, checkpoint, settle, deliveryLog, catalog; ses for SES */
+  /** what the object is: subscriber, outbox, checkpoint, settle, deliveryLog, catalog, brand; ses for SES */
   purpose: string
   key?: string
   requestBytes: number
@@ -21,6 +21,8 @@ function purposeOf (key: string | undefined, input: Record<string, unknown>): st
   if (key.startsWith('outbox/settle/')) return 'settle'
   if (key.startsWith('outbox/')) return input.IfMatch ? 'checkpoint' : 'outbox'
   if (key.startsWith('deliveries/')) return 'deliveryLog'
+  // The brand (src/brand/): settings and each whitepaper's page extras, read once per CATALOG_REFRESH_SECONDS.
+  if (key.startsWith('settings/') || key.startsWith('brand/') || /^whitepapers\/[^/]+\/page\.json$/.test(key)) return 'brand'
   if (key.startsWith('whitepapers/')) return 'catalog'
   return key.split('/')[0] ?? key
 }

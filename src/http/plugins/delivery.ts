@@ -32,9 +32,10 @@ export default fp(async function delivery (app: FastifyInstance, opts: { deps: S
     links: app.downloadLinks,
     recipientLinks: app.recipientLinks,
     email,
+    brand: app.brand,
     messenger,
     linkTtlSeconds: config.links.ttlSeconds,
     clock: opts.deps.now ?? systemClock
   })
   app.decorate('delivery', { ...composed, prepareTemplate: () => messenger.prepareTemplate(email.sesTemplate) })
-}, { name: 'delivery', dependencies: ['config', 'aws', 'whitepapers', 'subscribers'] })
+}, { name: 'delivery', dependencies: ['config', 'aws', 'whitepapers', 'brand', 'subscribers'] })
