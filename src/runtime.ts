@@ -20,11 +20,12 @@ async function reachable (url: string): Promise<boolean> {
 
 export async function connectRuntime (config: Config): Promise<Runtime> {
   if (config.mode === 'aws') return { config, clientOptions: {}, close: async () => {} }
-  const { LOCAL_CREDENTIALS, emulatorEndpoints, startLocalStack } = await import('./local/stack.ts')
+  const { LOCAL_CREDENTIALS, emulatorEndpoints, localSecrets, startLocalStack } = await import('./local/stack.ts')
   const endpoints = emulatorEndpoints(config.local.s3Port, config.local.sesPort)
   if (await reachable(endpoints.S3_ENDPOINT)) {
     return {
-      config: reconfigure(config, endpoints, { role: 'catalog' }),
+      // The running server's record keys and links: the secrets its data folder keeps.
+      config: reconfigure(config, { ...endpoints, ...await localSecrets(config) }, { role: 'catalog' }),
       clientOptions: { credentials: LOCAL_CREDENTIALS },
       close: async () => {}
     }

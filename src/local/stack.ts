@@ -95,8 +95,7 @@ export async function startLocalStack (config: Config): Promise<LocalStack> {
   return {
     config: reconfigure(config, {
       ...emulatorEndpoints(s3Address.port, sesPort),
-      ...(config.links.tokenSecrets.length > 0 ? {} : { TOKEN_SECRET: await localSecret(local.dataDir, 'token-secret') }),
-      ...(config.privacy.addressKey !== undefined ? {} : { ADDRESS_KEY: await localSecret(local.dataDir, 'address-key') })
+      ...await localSecrets(config)
     }),
     credentials: LOCAL_CREDENTIALS,
     inboxUrl: `${sesUrl}/`,
@@ -110,6 +109,14 @@ export async function startLocalStack (config: Config): Promise<LocalStack> {
 /** The settings that point the AWS clients at the emulators (path-style: s3rver has no bucket subdomains). */
 export function emulatorEndpoints (s3Port: number, sesPort: number) {
   return { S3_ENDPOINT: `http://localhost:${s3Port}`, S3_FORCE_PATH_STYLE: 'true', SES_ENDPOINT: `http://localhost:${sesPort}` }
+}
+
+/** The secrets local mode keeps in its data folder, for those not set (a command beside `npm start` needs the same). */
+export async function localSecrets (config: Config): Promise<Record<string, string>> {
+  return {
+    ...(config.links.tokenSecrets.length > 0 ? {} : { TOKEN_SECRET: await localSecret(config.local.dataDir, 'token-secret') }),
+    ...(config.privacy.addressKey !== undefined ? {} : { ADDRESS_KEY: await localSecret(config.local.dataDir, 'address-key') })
+  }
 }
 
 /** A secret kept in the data folder, so local links and record keys stay the same across restarts. */
