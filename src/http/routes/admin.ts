@@ -20,6 +20,7 @@ import {
 import { sessionRoutes } from './admin-session.ts'
 import adminBrandRoutes from './admin-brand.ts'
 import adminReportRoutes from './admin-report.ts'
+import adminPrivacyRoutes from './admin-privacy.ts'
 
 const ASSETS = {
   js: readFileSync(new URL('admin.js', PUBLIC_DIR)),
@@ -242,4 +243,6 @@ export default async function adminRoutes (app: App) {
   await app.register(adminReportRoutes, { ctx, page })
   // Brand, landing-page extras and the embeddable form (same scope: session, CSRF, CSP).
   await app.register(adminBrandRoutes, { ctx, page })
+  // Privacy requests: show and erase an address (same scope: session, CSRF, CSP).
+  await app.register(adminPrivacyRoutes, { ctx, page })
 }

@@ -59,6 +59,7 @@ ${nav
 <a href="/admin">Whitepapers</a>
 <a href="/admin/signups">Signups</a>
 <a href="/admin/report">Report</a>
+<a href="/admin/privacy">Privacy</a>
 <a href="/admin/brand">Brand</a>
 <form method="post" action="/admin/logout" class="inline">${csrfInput(ctx)}<button type="submit" class="link">Log out</button></form>
 </nav>`
