@@ -1,13 +1,15 @@
 // The /admin report in a real browser (Debian's Chromium driven by playwright-core): log in, open the report
 // on 30 days of counts recorded through app.funnel (an edition swapped halfway), see the chart and the
-// figures, change the range and the whitepaper, download the CSV; on a phone the narrow chart shows and
-// nothing scrolls sideways. No CSP violation anywhere. Screenshots go to docs/screenshots/ (the README).
+// figures, change the range and the whitepaper, download the CSV; a visitor's real view and signup show up;
+// on a phone the narrow chart shows and nothing scrolls sideways. No CSP violation anywhere. Screenshots
+// go to docs/screenshots/ (the README).
 import { mkdir, readFile, stat } from 'node:fs/promises'
 import t, { type Test } from 'tap'
 import type { Page } from 'playwright-core'
 import { dayOf, type FunnelStep } from '../../src/funnel/model.ts'
 import { addDays } from '../../src/funnel/report.ts'
 import { accessibilityTree, launchBrowser, newPage, SAMPLE, startSite } from './browser.ts'
+import { eventually } from '../helper.ts'
 
 const ADMIN_TOKEN = 'report-browser-token-0123456789'
 const DOCS_SHOTS = new URL('../../docs/screenshots/', import.meta.url)
@@ -181,3 +183,27 @@ function shortName (day: string): string {
   const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec']
   return `${Number(day.slice(8))} ${months[Number(day.slice(5, 7)) - 1]} ${day.slice(0, 4)}`
 }
+
+t.test('a visitor\'s real view and signup move today\'s figures (the routes\' own events, not recorded by hand)', async t => {
+  const admin = await newPage(t, browser, DESKTOP)
+  await logIn(admin)
+  await admin.goto(`${base}/admin/report`)
+  const todayRow = async () => {
+    const cells = admin.locator('#by-day tbody tr').last().locator('td')
+    return { views: Number(await cells.nth(0).textContent()), submissions: Number(await cells.nth(1).textContent()) }
+  }
+  const before = await todayRow()
+  const visitor = await newPage(t, browser, PHONE)
+  await visitor.goto(`${base}/`)
+  await visitor.fill('#email', 'report.reader@example.com')
+  await visitor.click('button[type=submit]')
+  await visitor.waitForSelector('#subscribe-result[role=status]')
+  await app.funnel.flush()
+  const after = await eventually(async () => {
+    await admin.reload()
+    const row = await todayRow()
+    return row.submissions > before.submissions ? row : undefined
+  })
+  t.same(after, { views: before.views + 1, submissions: before.submissions + 1 }, 'one view, one submission')
+  t.equal(await cell(admin, 'funnel', 'accepted', 0), String((totals.get('accepted') ?? 0) + 1), 'and one signup accepted')
+})
