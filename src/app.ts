@@ -23,6 +23,7 @@ import type { ServiceDeps } from './http/plugins/deps.ts'
 import subscribeRoutes from './http/routes/subscribe.ts'
 import webRoutes from './http/routes/web.ts'
 import linkRoutes from './http/routes/links.ts'
+import privacyRoutes from './http/routes/privacy.ts'
 import observeOutbox from './http/plugins/observe-outbox.ts'
 import securityHeaders from './http/plugins/security-headers.ts'
 import rateLimits from './http/plugins/rate-limit.ts'
@@ -105,6 +106,7 @@ export async function buildApp (config: Config, deps: ServiceDeps = {}, options:
   await app.register(webRoutes)
   await app.register(subscribeRoutes)
   await app.register(linkRoutes)
+  await app.register(privacyRoutes)
   // Optional features load their code only when configured: start-up time and memory stay low.
   if (config.webhook.snsTopicArns.length > 0) await app.register((await import('./http/routes/ses-webhook.ts')).default)
   // Only when ADMIN_TOKEN is set; otherwise every /admin URL is a 404.

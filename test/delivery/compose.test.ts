@@ -29,7 +29,7 @@ function setUp (overrides: Partial<DeliveryOptions> = {}) {
     recipientLinks: {
       forEmail: (hash, slug) => {
         linksFor.push([hash, slug])
-        return { confirmUrl: 'https://leadlink.test/c/C', unsubscribeUrl: 'https://leadlink.test/u/U', renewUrl: 'https://leadlink.test/d/R' }
+        return { confirmUrl: 'https://leadlink.test/c/C', unsubscribeUrl: 'https://leadlink.test/u/U', renewUrl: 'https://leadlink.test/d/R', privacyUrl: 'https://leadlink.test/p/P' }
       }
     },
     email: createConfirmationEmail({ subject: 'Your copy of {{title}}', site: 'leadlink.test' }),

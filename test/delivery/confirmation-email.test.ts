@@ -17,7 +17,8 @@ const pointer: WhitepaperPointer = {
 const links = {
   confirmUrl: 'https://leadlink.test/c/CONFIRMTOKEN',
   unsubscribeUrl: 'https://leadlink.test/u/UNSUBTOKEN',
-  renewUrl: 'https://leadlink.test/d/RENEWTOKEN'
+  renewUrl: 'https://leadlink.test/d/RENEWTOKEN',
+  privacyUrl: 'https://leadlink.test/p/PRIVACYTOKEN'
 }
 const link = {
   url: 'https://bucket.s3.amazonaws.com/whitepapers/default/versions/v1/guide.pdf?X-Amz-Expires=604800&X-Amz-Signature=abc',
@@ -50,6 +51,8 @@ t.test('the compiled confirmation email carries the link, the expiry and the fil
     t.match(rendered.html, `href="${url}"`, 'recipient links in the HTML part')
   }
   t.match(rendered.text, 'Link expired? Get a fresh one: https://leadlink.test/d/RENEWTOKEN')
+  t.match(rendered.text, 'Your data (download or erase it): https://leadlink.test/p/PRIVACYTOKEN', 'the footer links the self-service page')
+  t.match(rendered.html, /<a href="https:\/\/leadlink\.test\/p\/PRIVACYTOKEN"[^>]*>Your data<\/a>/, 'in both parts')
   t.match(rendered.html, '<!doctype html>', 'compiled MJML, not the source')
   t.notMatch(rendered.html, '<mj-', 'no MJML tags remain')
 })

@@ -29,7 +29,7 @@ function siteHeader (ctx: PageContext): SafeHtml {
 
 interface Script { src: string, module?: boolean }
 
-function layout (ctx: PageContext, title: string, body: SafeHtml, script?: string, modules: Script[] = []): string {
+export function layout (ctx: PageContext, title: string, body: SafeHtml, script?: string, modules: Script[] = []): string {
   return html`<!doctype html>
 <html lang="en">
 <head>
