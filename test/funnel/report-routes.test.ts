@@ -36,6 +36,8 @@ rec('sent', guide2, 20, now); rec('delivered', guide2, 20, now); rec('downloads'
 // q3, today: 10 views, 1 submission. And 40 days ago (outside the default range): 1000 views of the first edition.
 rec('views', { slug: 'q3', version: q3.version }, 10, now); rec('submissions', { slug: 'q3', version: q3.version }, 1, now)
 rec('views', guide1, 1000, daysAgo(40))
+// 200 days ago, events that could tell neither the whitepaper nor the version.
+rec('views', { slug: '', version: '' }, 3, daysAgo(200))
 await app.funnel.flush()
 
 const login = await app.inject({ method: 'POST', url: '/admin/login', payload: { token: TOKEN } })
@@ -125,6 +127,15 @@ t.test('a longer range reaches older counts; a range with no events shows zeros'
   t.equal(row(empty, 'funnel', 'views'), 'Landing-page views 0 –')
   t.equal(row(empty, 'funnel', 'submissions'), 'Form submissions 0 – of views –')
   t.match(empty, 'No events in this range')
+})
+
+t.test('events of no known whitepaper or version are shown as such (the catalog is not asked about them)', async t => {
+  const day = dayOf(daysAgo(200))
+  const res = await get(`/admin/report?from=${day}&to=${day}`)
+  t.equal(res.statusCode, 200)
+  t.equal(row(res.body, 'funnel', 'views'), 'Landing-page views 3 –')
+  t.match(res.body, /<section class="versions" data-slug="">\s*<h3>Whitepaper unknown<\/h3>/)
+  t.match(res.body, '<th scope="col" data-version="">Version unknown')
 })
 
 t.test('bad ranges: 422 with the form, the message next to it and the field marked; nothing else', async t => {
