@@ -34,7 +34,8 @@ export async function * scanSubscribers (options: ScanOptions): AsyncGenerator<S
   // Listed, then gone (get answers null): a record deleted in between is simply not exported.
   const read = async (key: string): Promise<SubscriberRecord | null> => (await json.get(key, SubscriberRecordSchema))?.value ?? null
   for await (const record of mapBounded(subscriberKeys(json, options.pageSize), options.concurrency ?? DEFAULT_CONCURRENCY, read)) {
-    if (record) yield record
+    // An erased address's tombstone (src/subscribers/erase.ts) is no signup: no address, nothing to export or count.
+    if (record && record.erasedAt === undefined) yield record
   }
 }
 

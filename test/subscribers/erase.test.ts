@@ -10,6 +10,7 @@ import { reconfigure } from '../../src/config.ts'
 import { createJsonStore } from '../../src/storage/json-store.ts'
 import { createAddressKeys } from '../../src/subscribers/address.ts'
 import { createEraser } from '../../src/subscribers/erase.ts'
+import { exportCsv, signupStats } from '../../src/subscribers/export.ts'
 import { legacyMapKey } from '../../src/subscribers/legacy-keys.ts'
 import { personalDataOfAddress } from '../../src/subscribers/personal-data.ts'
 import type { SubscriberRecord } from '../../src/subscribers/store.ts'
@@ -76,7 +77,7 @@ t.test('after an erase, nothing in the bucket holds the address, its plain hash,
   t.ok(holding(before, ERASED).some(k => k.startsWith('outbox/')), 'before: a queued email holds the address')
   t.ok(holding(before, ERASED).some(k => k.startsWith('subscribers/')), 'before: the record holds it')
   t.ok(holding(before, legacy).length > 0, 'before: the plain hash is there')
-  t.ok(before.some(o => o.key.startsWith('funnel/')) || true, 'funnel counts, if the funnel stores any, are listed too')
+  t.ok(before.some(o => o.key.startsWith('funnel/')), 'the funnel counted the first signups (checked below like the rest)')
   const shown = await personalDataOfAddress({ store: accepter.subscribers, json: createJsonStore({ s3: accepter.aws.s3, bucket }) }, ERASED)
   t.equal(shown?.queuedEmails.length, 1, 'show finds the queued email')
   t.equal(shown?.deliveryLog.length, 1, 'show finds the delivery-log line')
@@ -102,6 +103,14 @@ t.test('after an erase, nothing in the bucket holds the address, its plain hash,
   const otherShown = await personalDataOfAddress({ store: accepter.subscribers, json: createJsonStore({ s3: accepter.aws.s3, bucket }) }, OTHER)
   t.equal(otherShown?.queuedEmails.length, 1, 'its queued email is still queued')
   t.equal(otherShown?.deliveryLog.length, 1, 'its delivery-log line is still there')
+
+  // Export and counts list no tombstone (it is no signup).
+  const csv = await new Promise<string>((resolve, reject) => {
+    let out = ''
+    exportCsv({ s3, bucket }).on('data', c => { out += String(c) }).on('end', () => resolve(out)).on('error', reject)
+  })
+  t.same(csv.trim().split('\r\n').slice(1).map(line => line.split(',')[0]), [OTHER], 'the export has the other address only, no empty row')
+  t.equal((await signupStats({ s3, bucket })).total, 1, 'and the counts one address')
 
   // Idempotent: a second erase changes nothing.
   t.match(await eraserOf(accepter).erase({ address: ERASED }), { found: false, tombstone: 'unsubscribed', outboxItems: 0, deliveryLines: 0 })
