@@ -16,6 +16,8 @@ export interface RecipientLinkOptions {
   confirmTtlSeconds: number
   renewTtlSeconds: number
   freshLinkTtlSeconds: number
+  /** RECORD_SIGNUP_IP: keep who confirmed or unsubscribed (IP, user agent) in the record (default true) */
+  recordRequester?: boolean
   now?: Clock
 }
 
@@ -42,6 +44,7 @@ export function createRecipientLinks (options: RecipientLinkOptions) {
   const clock = options.now ?? systemClock
   const now = () => new Date(clock())
   const seconds = () => Math.floor(clock() / 1000)
+  const from = (by: Requester) => options.recordRequester === false ? {} : { ip: by.ip, userAgent: by.userAgent }
 
   async function guarded<T> (work: () => Promise<T>): Promise<T> {
     try {
@@ -98,7 +101,7 @@ export function createRecipientLinks (options: RecipientLinkOptions) {
         if (record.unsubscription && unsubscribedAt >= claims.issuedAt) { outcome = 'unsubscribed-since'; return null }
         const at = now().toISOString()
         record.status = 'confirmed'
-        record.confirmation = { at, ip: by.ip, userAgent: by.userAgent }
+        record.confirmation = { at, ...from(by) }
         record.updatedAt = at
         outcome = 'confirmed'
         return record
@@ -114,7 +117,7 @@ export function createRecipientLinks (options: RecipientLinkOptions) {
         if (record.status === 'unsubscribed' || record.status === 'suppressed') { outcome = 'already-unsubscribed'; return null }
         const at = now().toISOString()
         record.status = 'unsubscribed'
-        record.unsubscription = { at, ip: by.ip, userAgent: by.userAgent, via: by.via }
+        record.unsubscription = { at, ...from(by), via: by.via }
         record.updatedAt = at
         outcome = 'unsubscribed'
         return record

@@ -7,14 +7,20 @@ export const SubscriberStatusSchema = Type.Union([
 ])
 export type SubscriberStatus = Static<typeof SubscriberStatusSchema>
 
-/** Proof of consent: what the visitor saw and where the request came from. */
+// Where a request came from is kept only while RECORD_SIGNUP_IP is on (the default, as proof of consent):
+// with it off, records written from then on hold neither field.
+const RequesterSchema = {
+  ip: Type.Optional(Type.String({ description: 'the client IP (absent with RECORD_SIGNUP_IP off)' })),
+  userAgent: Type.Optional(Type.String({ description: 'the User-Agent header (absent with RECORD_SIGNUP_IP off)' }))
+}
+
+/** Proof of consent: what the visitor saw and, with RECORD_SIGNUP_IP on, where the request came from. */
 export const ConsentProofSchema = Type.Object({
   at: Type.String(),
   slug: Type.String(),
   consentText: Type.String(),
   consentVersion: Type.String(),
-  ip: Type.String(),
-  userAgent: Type.String()
+  ...RequesterSchema
 })
 export type ConsentProof = Static<typeof ConsentProofSchema>
 
@@ -30,11 +36,10 @@ export const DeliverySchema = Type.Object({
 })
 export type Delivery = Static<typeof DeliverySchema>
 
-/** Who did something to the record, from where (proof for confirmations and unsubscribes). */
+/** Who did something to the record, and with RECORD_SIGNUP_IP on from where (confirmations and unsubscribes). */
 export const ActionProofSchema = Type.Object({
   at: Type.String(),
-  ip: Type.String(),
-  userAgent: Type.String()
+  ...RequesterSchema
 })
 export type ActionProof = Static<typeof ActionProofSchema>
 

@@ -30,6 +30,8 @@ export interface SignupDeps {
   store: SubscriberStore
   outbox: Outbox
   limits: EmailLimits
+  /** RECORD_SIGNUP_IP: keep the request's IP and user agent in the consent proof (default true) */
+  recordRequester?: boolean
   now?: Clock
 }
 
@@ -69,6 +71,7 @@ export function createSignup (deps: SignupDeps): Signup {
   return async function signup (request, log) {
     const { address } = parseAddress(request.email)
     const hash = deps.store.keyOf(address)
+    const requester = deps.recordRequester === false ? {} : { ip: request.ip, userAgent: request.userAgent }
     const pointer = await deps.catalog.require(request.slug)
     const at = new Date(now()).toISOString()
     const itemId = newBatchId(Date.parse(at))
@@ -93,7 +96,7 @@ export function createSignup (deps: SignupDeps): Signup {
           // An erased address signing up again itself: its tombstone (src/subscribers/erase.ts) holds it again.
           if (record.erasedAt !== undefined) { record.address = address; delete record.erasedAt }
           record.signups = capSignups([...record.signups, {
-            at, slug: pointer.slug, consentText: CONSENT_TEXT, consentVersion: CONSENT_VERSION, ip: request.ip, userAgent: request.userAgent
+            at, slug: pointer.slug, consentText: CONSENT_TEXT, consentVersion: CONSENT_VERSION, ...requester
           }])
           // An unsubscribed address stays unsubscribed: only a confirm POST made after this email rejoins it.
           const allowance = emailAllowance(record, Date.parse(at), deps.limits)

@@ -30,7 +30,7 @@ await setup.catalog.publish({ bytes: SAMPLE, filename: 'Guide.pdf', title: 'The 
 
 const unique = () => `proxy-${randomUUID().slice(0, 8)}@example.com`
 
-async function signupIps (address: string): Promise<string[]> {
+async function signupIps (address: string): Promise<Array<string | undefined>> {
   const res = await s3.send(new GetObjectCommand({ Bucket: stack.config.aws.s3.bucket, Key: `subscribers/${keyOf(address, stack.config)}.json` }))
   return (JSON.parse(await res.Body!.transformToString()) as SubscriberRecord).signups.map(s => s.ip)
 }

@@ -47,7 +47,8 @@ t.test('a subscriber record that breaks its schema is an InvalidRecord naming th
     ['another schema version', { ...record, schemaVersion: 2 }, '/schemaVersion must be equal to constant'],
     ['no deliveries', { ...record, deliveries: undefined }, 'the record must have required properties deliveries'],
     ['a delivery of an old shape', { ...record, deliveries: [{ at: 'x', slug: 'default', status: 'sent' }] }, '/deliveries/0/status must be one of "requested", "failed"'],
-    ['a signup without its IP', { ...record, signups: [{ ...record.signups[0], ip: undefined }] }, '/signups/0 must have required properties ip']
+    // The IP and user agent are optional (RECORD_SIGNUP_IP); what was consented to is not.
+    ['a signup without its consent text', { ...record, signups: [{ ...record.signups[0], consentText: undefined }] }, '/signups/0 must have required properties consentText']
   ]
   for (const [why, body, problem] of broken) {
     nock(S3_HOST).get(`/${subscriberKey(HASH)}`).query(true).reply(200, JSON.stringify(body), { ETag: '"r1"' })

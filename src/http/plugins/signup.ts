@@ -25,6 +25,7 @@ export default fp(async function signup (app: FastifyInstance, opts: { deps: Ser
     store: app.subscribers,
     outbox: app.outboxWriter,
     limits: { cooldownMs: config.signup.cooldownMs, maxEmails: config.signup.maxEmails, windowDays: config.signup.windowDays },
+    recordRequester: config.privacy.recordSignupIp,
     now: clock
   }))
   // Used stamps are remembered in the shared Redis when there is one (the rate-limits plugin's).

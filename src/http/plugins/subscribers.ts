@@ -41,6 +41,7 @@ export default fp(async function subscribers (app: FastifyInstance, opts: { deps
     confirmTtlSeconds: config.links.confirmTtlSeconds,
     renewTtlSeconds: config.links.renewTtlSeconds,
     freshLinkTtlSeconds: config.links.freshTtlSeconds,
+    recordRequester: config.privacy.recordSignupIp,
     now: clock
   }))
 
