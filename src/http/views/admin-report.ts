@@ -1,12 +1,11 @@
 // The /admin report page: the range and whitepaper form, the funnel with rates, the daily chart (SVG from
 // the server, a phone and a desktop drawing) with its figures as a table, and the versions side by side.
 import { html, type SafeHtml } from '../../html.ts'
-import { CHART_SERIES, chartLegend, renderChart } from '../../funnel/chart.ts'
+import { CHART_SERIES, chartLegend, renderChart, shortDay } from '../../funnel/chart.ts'
 import type { FunnelStep } from '../../funnel/model.ts'
 import {
   FUNNEL_PATH, type FunnelReport, formatRate, SIDE_STEPS, STEP_LABELS, type StepFigure, type VersionFigures
 } from '../../funnel/report.ts'
-import { shortDay } from '../../funnel/chart.ts'
 import { type AdminContext, layout } from './admin-pages.ts'
 
 /** What a rate is "of", in the words of the table. */
