@@ -58,6 +58,7 @@ export function mockPointer (p: WhitepaperPointer | null = pointer, slug = 'defa
   mockEmptyOutboxScan()
   mockKeysMigrated()
   mockBrandUnset()
+  mockFunnelStore()
   const scope = nock(S3_HOST).get(`/whitepapers/${slug}/current.json`).query(true)
   if (p) scope.reply(200, JSON.stringify(p), { ETag: '"pointer-etag"', 'Content-Type': 'application/json' })
   else scope.reply(404, '<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>', { 'Content-Type': 'application/xml' })
@@ -125,6 +126,18 @@ export function mockBrandUnset () {
   const missing = ['<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>', { 'Content-Type': 'application/xml' }] as const
   nock(S3_HOST).get('/settings/brand.json').query(true).optionally().reply(404, ...missing).persist()
   nock(S3_HOST).get(/^\/whitepapers\/[a-z0-9-]+\/page\.json/).query(true).optionally().reply(404, ...missing).persist()
+}
+
+/**
+ * The funnel's counts reach S3 when the app closes (src/funnel/counter.ts): parts are written, and the
+ * compaction after them finds an empty bucket. Optional: a test that counts nothing sends none of these.
+ */
+export function mockFunnelStore () {
+  nock(S3_HOST).put(/^\/funnel\//).query(true).optionally().reply(200, '', { ETag: '"funnel"' }).persist()
+  nock(S3_HOST).get(/^\/funnel\/months\//).query(true).optionally().reply(404, '<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>', { 'Content-Type': 'application/xml' }).persist()
+  nock(S3_HOST).get('/').query(q => q['list-type'] === '2' && String(q.prefix).startsWith('funnel/')).optionally().reply(200,
+    '<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><Name>leadlink-test</Name><KeyCount>0</KeyCount><IsTruncated>false</IsTruncated></ListBucketResult>',
+    { 'Content-Type': 'application/xml' }).persist()
 }
 
 export function mockEmptyOutboxScan () {

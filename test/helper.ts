@@ -30,6 +30,8 @@ export function testConfig (overrides: Record<string, string> = {}): Config {
     // A known rate skips GetAccount; the periodic outbox scan is driven by tests that need it.
     SES_MAX_SEND_RATE: '1000',
     OUTBOX_SCAN_SECONDS: '3600',
+    // Funnel counts reach S3 when a test flushes (or the app closes), not in the middle of its assertions.
+    FUNNEL_FLUSH_SECONDS: '3600',
     // Route tests assert the whole email in the SES request; the template path has its own tests.
     SES_TEMPLATES: 'off',
     // Bot checks and the cooldown are off unless a test is about them.
@@ -75,6 +77,7 @@ export async function startEmulators (t: Teardown, overrides: Record<string, str
     LOCAL_S3_PORT: '0',
     LOCAL_SES_PORT: '0',
     LOCAL_DATA_DIR: dataDir,
+    FUNNEL_FLUSH_SECONDS: '3600',
     BOT_MIN_FILL_SECONDS: '0',
     ADDRESS_COOLDOWN_SECONDS: '0',
     ...overrides

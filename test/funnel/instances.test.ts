@@ -127,3 +127,12 @@ t.test('a flush whose answer was lost (S3 stored the part) is retried under the 
   t.equal(counter.unsaved(), 0)
   t.same((await store.read({ from: today, to: today, slug: 'lost' })).map(r => r.counts), [{ opened: 7 }])
 })
+
+t.test('counts reach S3 on their own every FUNNEL_FLUSH_SECONDS', async t => {
+  const { reconfigure } = await import('../../src/config.ts')
+  const app = await buildApp(reconfigure(stack.config, { FUNNEL_FLUSH_SECONDS: '1' }), { clientOptions: { credentials: stack.credentials } }, { logger: false })
+  t.teardown(() => app.close())
+  await app.ready()
+  app.funnel.record('views', { slug: 'timer', version: 'v' }, 2)
+  t.same(await eventually(async () => (await counts(app, 'timer')).v), { views: 2 }, 'no flush asked for')
+})
