@@ -58,6 +58,11 @@ t.test('the page: the same for every valid token, whatever is on file', async t 
 })
 
 t.test('the download: everything held, as the CLI\'s show prints it', async t => {
+  // Once the sender has finished the batch, so that both reads see the same state.
+  await eventually(async () => {
+    const d = await app.rights.show({ address: ADDRESS })
+    return (d?.deliveryLog.length === 1 && d.queuedEmails.length === 0) || undefined
+  })
   const res = await app.inject({ method: 'POST', url: `/p/${token}/data`, headers: FORM, payload: '' })
   t.equal(res.statusCode, 200)
   t.match(res.headers['content-type'], /^application\/json/)
@@ -65,6 +70,7 @@ t.test('the download: everything held, as the CLI\'s show prints it', async t =>
   const data = JSON.parse(res.body)
   t.match(data, { schemaVersion: 1, address: ADDRESS, recordKey: app.subscribers.keyOf(ADDRESS), record: { address: ADDRESS, status: 'pending' } })
   t.match(data.record.signups[0], { ip: '198.51.100.7', userAgent: 'privacy-test', slug: 'default' }, 'with the consent proof')
+  t.match(data.deliveryLog, [{ outcome: 'sent', slug: 'default', messageId: String }], 'with what SES accepted')
   t.same(data, await app.rights.show({ address: ADDRESS }).then(d => ({ ...d, generatedAt: data.generatedAt })), 'the same JSON as `signups show`')
 })
 
