@@ -253,8 +253,12 @@ export function createSendRate (options: SendRateOptions) {
   let timer: NodeJS.Timeout | undefined
   let source: 'override' | 'ses' | 'fallback' = options.override ? 'override' : 'fallback'
   let logged = ''
+  /** the share applies from start() on, once the first heartbeat and GetAccount have answered */
+  let started = false
 
   function share (initial = false): void {
+    if (!started && !initial) return
+    started = true
     const view = fleet?.view() ?? LONE
     const ceiling = shareOf(accountRate, view)
     if (initial) pace.reset(ceiling)

@@ -20,7 +20,9 @@ const stack = await startEmulators(t, {
   // The periodic scan and catalog refresh are per-instance costs (model.ts PER_INSTANCE), not per
   // signup: once each at start here, so that what follows is the signups' own.
   OUTBOX_SCAN_SECONDS: '3600',
-  CATALOG_REFRESH_SECONDS: '3600'
+  CATALOG_REFRESH_SECONDS: '3600',
+  // The sender's heartbeat (one PUT and one LIST per period) too: once at start, then not in this file's time.
+  SEND_HEARTBEAT_SECONDS: '300'
 })
 const bucket = stack.config.aws.s3.bucket
 const aws = createAwsClients(stack.config, { credentials: stack.credentials })
@@ -68,6 +70,8 @@ t.test('start-up: template and quota calls, one scan, once per instance', async 
   t.equal(tally(calls, 'GetEmailTemplate') + tally(calls, 'CreateEmailTemplate'), PER_INSTANCE.templateCalls, 'the template is looked up, then stored (new)')
   t.equal(tally(calls, 'GetAccount'), 1, 'the sending rate is read once at start')
   t.equal(tally(calls, 'ListObjectsV2', 'outbox'), 1, 'one outbox scan at start')
+  t.equal(tally(calls, 'PutObject', 'senders'), PER_INSTANCE.heartbeatPuts, 'the sender\'s heartbeat: one PUT')
+  t.equal(tally(calls, 'ListObjectsV2', 'senders'), PER_INSTANCE.heartbeatLists, 'and one LIST of the senders')
   calls.length = 0
 })
 

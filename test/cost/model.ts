@@ -73,6 +73,10 @@ export const PER_INSTANCE = {
   getAccountEveryS: 300,
   /** the outbox scan: one ListObjectsV2 per OUTBOX_SCAN_SECONDS */
   scanEveryS: 5,
+  /** the sender's heartbeat (src/outbox/senders.ts): this PUT and LIST per SEND_HEARTBEAT_SECONDS */
+  heartbeatEveryS: 5,
+  heartbeatPuts: 1,
+  heartbeatLists: 1,
   /** current.json per whitepaper re-read every CATALOG_REFRESH_SECONDS, when it is asked for */
   catalogRefreshS: 30
 }
@@ -111,13 +115,14 @@ export function costTable (): string {
   const month = 30 * 86400
   const scans = month / PER_INSTANCE.scanEveryS
   const refreshes = month / PER_INSTANCE.catalogRefreshS
+  const heartbeats = month / PER_INSTANCE.heartbeatEveryS * (PER_INSTANCE.heartbeatPuts + PER_INSTANCE.heartbeatLists)
   const lines = [
     rows.join('\n'),
     '',
     `- Storage: a subscriber record is about ${num(BYTES.subscriberRecord)} bytes and its delivery-log line about ${num(BYTES.deliveryLogPerEmail)}: 1,000,000 signups keep about ${storedGb.toFixed(2)} GB, ${usd(storedGb * PRICES.s3StorageGbMonth)} a month.`,
     `- SES bytes: each \`SendEmail\` carries about ${(BYTES.sendEmailTemplated / 1000).toFixed(1)} KB (template data); SES bills per email (and per GB of attachments: there are none).`,
     `- A click on the emailed link is ${DOWNLOAD_CLICK.readerGet} S3 GET made by the reader (${usd(PRICES.s3ClassB / 1000)}) and none by leadlink; a \`/d/\` fresh link is ${FRESH_LINK.serverRequests} S3 requests in leadlink plus that GET. Data transfer out of S3 for the PDF itself is billed separately (per GB, after the free allowance) and is usually the largest item: a 1 MB PDF downloaded 1,000,000 times is about 1 TB out.`,
-    `- Per instance, whatever the traffic: the outbox scan, ${num(scans)} LIST a month (${usd(scans * PRICES.s3ClassA / 1000)}; \`OUTBOX_SCAN_SECONDS\`=${PER_INSTANCE.scanEveryS}), \`current.json\` re-read ${num(refreshes)} times a month per whitepaper in use (${usd(refreshes * PRICES.s3ClassB / 1000)}), SES \`GetAccount\` every ${PER_INSTANCE.getAccountEveryS / 60} minutes and ${PER_INSTANCE.templateCalls} template calls at start (no charge).`,
+    `- Per instance, whatever the traffic: the outbox scan, ${num(scans)} LIST a month (${usd(scans * PRICES.s3ClassA / 1000)}; \`OUTBOX_SCAN_SECONDS\`=${PER_INSTANCE.scanEveryS}), the sender's heartbeat, ${num(heartbeats)} PUT and LIST a month (${usd(heartbeats * PRICES.s3ClassA / 1000)}; \`SEND_HEARTBEAT_SECONDS\`=${PER_INSTANCE.heartbeatEveryS}), \`current.json\` re-read ${num(refreshes)} times a month per whitepaper in use (${usd(refreshes * PRICES.s3ClassB / 1000)}), SES \`GetAccount\` every ${PER_INSTANCE.getAccountEveryS / 60} minutes and ${PER_INSTANCE.templateCalls} template calls at start (no charge).`,
     `- List prices, us-east-1: S3 Standard PUT/COPY/POST/LIST $${PRICES.s3ClassA} and GET $${PRICES.s3ClassB} per 1,000, $${PRICES.s3StorageGbMonth} per GB-month; SES $${PRICES.sesEmail.toFixed(2)} per 1,000 emails. DeleteObject is free.`
   ]
   return lines.join('\n')
