@@ -30,6 +30,9 @@ export function createFunnelCounter (options: FunnelCounterOptions) {
   const pending: PendingPart[] = []
   const lastCompacted = new Map<string, number>()
   let seq = 0
+  /** whether counts were recorded since the last flush began, and when it began */
+  let recorded = false
+  let lastFlushAt = 0
   let flushing: Promise<void> = Promise.resolve()
   let timer: NodeJS.Timeout | undefined
 
@@ -38,9 +41,12 @@ export function createFunnelCounter (options: FunnelCounterOptions) {
     const slug = SAFE.test(subject.slug) ? subject.slug : ''
     const version = SAFE.test(subject.version) ? subject.version : ''
     addRows(buffer, [{ day: dayOf(at), slug, version, counts: { [step]: n } }])
+    recorded = true
   }
 
   async function flushOnce (): Promise<void> {
+    recorded = false
+    lastFlushAt = clock()
     // At most one part per month waits for S3: while one does, new counts stay in the buffer.
     if (buffer.size > 0) {
       const waiting = new Set(pending.map(p => p.month))
@@ -92,6 +98,14 @@ export function createFunnelCounter (options: FunnelCounterOptions) {
       for (const row of buffer.values()) for (const c of Object.values(row.counts)) n += c ?? 0
       for (const part of pending) for (const row of part.rows) for (const c of Object.values(row.counts)) n += c ?? 0
       return n
+    },
+    /**
+     * Flushes when there is something to store and the last flush began `intervalMs` ago or more: for
+     * Lambda, whose timers stop while the environment is frozen between invocations (its handler calls
+     * this before answering). At most one flush per interval, and no count waits past the next invocation.
+     */
+    async flushIfDue (intervalMs: number): Promise<void> {
+      if ((recorded || pending.length > 0) && clock() - lastFlushAt >= intervalMs) await flush()
     },
     start (intervalMs: number): void {
       if (timer) return

@@ -136,3 +136,28 @@ t.test('counts reach S3 on their own every FUNNEL_FLUSH_SECONDS', async t => {
   app.funnel.record('views', { slug: 'timer', version: 'v' }, 2)
   t.same(await eventually(async () => (await counts(app, 'timer')).v), { views: 2 }, 'no flush asked for')
 })
+
+t.test('flushIfDue (Lambda, whose timers stop between invocations): at most one flush per interval, only with counts', async t => {
+  let now = Date.parse('2026-05-05T12:00:00Z')
+  const parts: string[] = []
+  const counter = createFunnelCounter({
+    store: { async writePart (_month, id) { parts.push(id) }, async compact () { return 0 } },
+    instance: 'lambda',
+    clock: () => now,
+    compactEveryMs: 60_000,
+    log: { warn: () => {} }
+  })
+  await counter.flushIfDue(10_000)
+  t.equal(parts.length, 0, 'nothing to store')
+  counter.record('views', { slug: 'l', version: 'v' })
+  await counter.flushIfDue(10_000)
+  t.equal(parts.length, 1, 'the first count after a quiet spell is stored at once')
+  now += 1000
+  counter.record('views', { slug: 'l', version: 'v' })
+  await counter.flushIfDue(10_000)
+  t.equal(parts.length, 1, 'within the interval: it waits')
+  now += 10_000
+  await counter.flushIfDue(10_000)
+  t.equal(parts.length, 2, 'the next invocation after the interval stores it')
+  t.equal(counter.unsaved(), 0)
+})

@@ -23,6 +23,11 @@ export interface Funnel extends FunnelReader {
   view: (request: FastifyRequest, subject: FunnelSubject) => void
   /** adds the counts in memory to S3 now (tests, close) */
   flush: () => Promise<void>
+  /**
+   * flushes when there are counts and the last flush is FUNNEL_FLUSH_SECONDS old: Lambda's timers stop
+   * while its environment is frozen, so its handler calls this before answering
+   */
+  flushIfDue: () => Promise<void>
   /** counts in memory that S3 has not confirmed yet */
   unsaved: () => number
 }
@@ -68,6 +73,7 @@ export default fp(async function funnel (app: FastifyInstance, opts: { deps: Ser
       if (request.method === 'GET' && !isPrefetch(request)) counter.record('views', subject)
     },
     flush: counter.flush,
+    flushIfDue: () => counter.flushIfDue(flushMs),
     unsaved: counter.unsaved
   } satisfies Funnel)
   app.addHook('onReady', async () => { counter.start(flushMs) })
