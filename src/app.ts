@@ -19,6 +19,7 @@ import funnel from './http/plugins/funnel.ts'
 import sesEvents from './http/plugins/ses-events.ts'
 import signup from './http/plugins/signup.ts'
 import rights from './http/plugins/rights.ts'
+import retention from './http/plugins/retention.ts'
 import type { ServiceDeps } from './http/plugins/deps.ts'
 import subscribeRoutes from './http/routes/subscribe.ts'
 import webRoutes from './http/routes/web.ts'
@@ -94,6 +95,7 @@ export async function buildApp (config: Config, deps: ServiceDeps = {}, options:
   await app.register(sesEvents)
   await app.register(signup, { deps })
   await app.register(rights, { deps })
+  await app.register(retention, { deps })
   // After the outbox, so that the sender starts first when the app is ready.
   await app.register(credentialsWarning)
   await app.register(observeOutbox)

@@ -30,6 +30,14 @@ export interface EraseDeps {
 /** By address (CLI, admin) or by record key (the self-service token, the retention sweep). */
 export type EraseTarget = { address: string } | { key: string }
 
+export interface EraseOptions {
+  /**
+   * Erase only a record this says yes to, judged on the very version the tombstone replaces (the
+   * retention sweep: a signup that came in since it looked keeps the record)
+   */
+  onlyIf?: (record: SubscriberRecord) => boolean
+}
+
 export interface EraseResult {
   /** the record key (an HMAC of the address): what the tombstone is stored under */
   key: string
@@ -41,6 +49,8 @@ export interface EraseResult {
   outboxItems: number
   /** lines taken out of the delivery log */
   deliveryLines: number
+  /** onlyIf said no: the record was left as it is */
+  kept?: true
 }
 
 /** What erasure leaves: the key and why not to mail it; no address, consent proof, IP or history. */
@@ -118,7 +128,7 @@ export function createEraser (deps: EraseDeps) {
   }
 
   return {
-    async erase (target: EraseTarget): Promise<EraseResult> {
+    async erase (target: EraseTarget, options: EraseOptions = {}): Promise<EraseResult> {
       const key = 'key' in target ? target.key : store.keyOf(target.address)
       let address = 'address' in target ? target.address : undefined
       let outboxItems = 0
@@ -130,6 +140,7 @@ export function createEraser (deps: EraseDeps) {
           const tombstone = stored ? stored.record.status === 'suppressed' ? 'suppressed' : 'unsubscribed' : null
           return { key, found: outboxItems + deliveryLines > 0, tombstone, outboxItems, deliveryLines }
         }
+        if (options.onlyIf && !options.onlyIf(stored.record)) return { key, found: true, tombstone: null, outboxItems, deliveryLines, kept: true }
         address = stored.record.address
         const removed = await eraseTraces(key, stored.record)
         outboxItems += removed.outboxItems
