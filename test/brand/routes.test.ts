@@ -157,3 +157,11 @@ t.test('the embed page: the snippets, and what FORM_ORIGINS and the bot checks a
   t.match(page.body, '&lt;form method=&quot;post&quot; action=&quot;http://localhost:3000/subscribe&quot;&gt;')
   t.notMatch(page.body, 'Not with the current settings', 'BOT_MIN_FILL_SECONDS=0 here: a plain form works')
 })
+
+t.test('a refused address shows the form again in the brand', async t => {
+  const res = await app.inject({ method: 'POST', url: '/subscribe', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'email=not-an-address' })
+  t.equal(res.statusCode, 422)
+  t.match(res.body, /<link rel="stylesheet" href="\/assets\/brand\.css\?v=[0-9a-f]{16}">/)
+  t.match(res.body, '<header class="site"><a href="/"><span>First</span></a></header>')
+  t.match(res.body, '<ul class="learn">')
+})

@@ -42,7 +42,9 @@ export default async function subscribeRoutes (app: App) {
       const embed = body.embed === '1'
       if (embed) allowFraming(reply, config.http.formOrigins)
       reply.headers(FORM_PAGE_HEADERS)
-      return landingPage({ site, embed }, { pointer, email, error: { field: problem.field ?? '', message: problem.message }, stamp: formStamps.issue(), captcha: altcha !== undefined })
+      // The form again as it was shown: in the brand, with the page's cover and learn-list (defaults if unreadable).
+      const [brand, extras] = await Promise.all([app.brand.forPage().catch(() => undefined), app.brand.extras(pointer.slug).catch(() => undefined)])
+      return landingPage({ site, embed, brand }, { pointer, extras, email, error: { field: problem.field ?? '', message: problem.message }, stamp: formStamps.issue(), captcha: altcha !== undefined })
     }
   }
   // Fastify parses text/plain by default; the form accepts only what it documents (415 otherwise).
