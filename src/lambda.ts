@@ -5,8 +5,12 @@
 // token (each read sees one execution environment's counters), or use CloudWatch's Lambda metrics.
 import awsLambdaFastify from '@fastify/aws-lambda'
 import { buildApp, type App } from './app.ts'
-import { loadConfig } from './config.ts'
 import type { ServiceDeps } from './app.ts'
+import { assertNotLocal, lambdaConfig } from './lambda-config.ts'
+
+export { LambdaConfigError } from './lambda-config.ts'
+// The sender (S3 event notifications for outbox/, an EventBridge schedule) ships in the same bundle.
+export { createSenderHandler, senderHandler } from './lambda-sender.ts'
 
 /** The parts of an API Gateway / ALB event and Lambda context the adapter reads. */
 export type LambdaEvent = Record<string, unknown>
@@ -25,13 +29,6 @@ export interface LambdaHandler {
   close: () => Promise<void>
 }
 
-export class LambdaConfigError extends Error {
-  constructor (message: string) {
-    super(message)
-    this.name = 'LambdaConfigError'
-  }
-}
-
 type Proxy = (event: LambdaEvent, context?: LambdaContext) => Promise<LambdaResult>
 
 /**
@@ -41,14 +38,12 @@ type Proxy = (event: LambdaEvent, context?: LambdaContext) => Promise<LambdaResu
 export function createLambdaHandler (env: Record<string, string | undefined>, deps: ServiceDeps = {}): LambdaHandler {
   // A ConfigError names every bad setting. `handler` creates this on its first invocation, so the
   // error fails that invocation (and is in its log) rather than the module import.
-  const config = loadConfig(env)
+  const config = lambdaConfig(env)
   let app: App | undefined
   let ready: Promise<Proxy> | undefined
 
   async function start (): Promise<Proxy> {
-    if (config.mode === 'local') {
-      throw new LambdaConfigError('leadlink on Lambda needs S3_BUCKET, SES_FROM, PUBLIC_URL, TOKEN_SECRET and ADDRESS_KEY: local mode (emulators in the process) cannot run on Lambda. Set NODE_ENV=production to have every missing setting named.')
-    }
+    assertNotLocal(config)
     const built = await buildApp(config, deps)
     // Binary bodies would need base64; every response here is text (pages, JSON, redirects).
     const proxy = awsLambdaFastify(built, { decorateRequest: false }) as unknown as Proxy

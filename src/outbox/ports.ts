@@ -29,3 +29,22 @@ export interface WorkerLogger {
   warn: (obj: object, msg: string) => void
   error: (obj: object, msg: string) => void
 }
+
+/** One-shot sending (OutboxWorker.drain, the Lambda sender). */
+export interface DrainOptions {
+  /** the batches to claim; every batch in the outbox when not given */
+  ids?: string[] | undefined
+  /** clock ms after which no send starts */
+  deadline: number
+  /** after the deadline: how long in-flight sends and lease releases may take */
+  graceMs: number
+}
+
+export interface DrainResult {
+  /** batches claimed */
+  claimed: number
+  /** emails sent */
+  sent: number
+  /** emails still owed in the batches released at the deadline (the next drain's) */
+  left: number
+}

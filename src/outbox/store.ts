@@ -38,6 +38,11 @@ export function batchKey (id: string): string {
   return `${OUTBOX_PREFIX}${id}.json`
 }
 
+/** The batch id of an outbox key; undefined for anything else under outbox/ (settle objects). */
+export function batchIdOf (key: string): string | undefined {
+  return BATCH_KEY_RE.exec(key)?.[1]
+}
+
 /**
  * Where an instance writes when a signup owes nothing: the write costs what a batch costs (so the
  * answer takes as long), overwrites the last one and is never scanned (README: a lifecycle rule
@@ -89,7 +94,7 @@ export function createOutboxStore (options: { s3: S3Client, bucket: string }) {
     async list (): Promise<string[]> {
       const ids: string[] = []
       for await (const object of json.list(OUTBOX_PREFIX)) {
-        const id = BATCH_KEY_RE.exec(object.key)?.[1]
+        const id = batchIdOf(object.key)
         if (id) ids.push(id)
       }
       return ids.sort()

@@ -6,12 +6,12 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { systemClock, type Clock } from '../clock.ts'
 import { isFinished, type Lease, type Leases } from './leases.ts'
 import type { SendPacing } from './rate.ts'
-import type { OutboxEvents, OutboxPorts, WorkerLogger } from './ports.ts'
+import type { DrainOptions, DrainResult, OutboxEvents, OutboxPorts, WorkerLogger } from './ports.ts'
 import { DeliveryFailure, type SendFailure } from './ses-errors.ts'
 import { createQueueCounters, type QueueStats } from './stats.ts'
 import type { OutboxBatch, OutboxItem, SendResult } from './store.ts'
 
-export type { OutboxEvents, OutboxPorts } from './ports.ts'
+export type { DrainOptions, DrainResult, OutboxEvents, OutboxPorts } from './ports.ts'
 export type { QueueStats } from './stats.ts'
 
 export interface OutboxWorkerOptions<Known> {
@@ -54,9 +54,13 @@ export function createOutboxWorker<Known> (options: OutboxWorkerOptions<Known>) 
   const timers = new Set<NodeJS.Timeout>()
   const inFlight = new Set<Promise<void>>()
   const suppressed = new Set<string>()
-  const abort = new AbortController()
+  let abort = new AbortController()
   let wake: (() => void) | undefined
+  /** a drain waiting for every batch it holds to be finished (or lost) */
+  let onIdle: (() => void) | undefined
   let stopping = false
+  /** stop() was called: no drain either */
+  let closed = false
   let loop: Promise<void> | undefined
   let scanner: Promise<void> | undefined
 
@@ -103,7 +107,12 @@ export function createOutboxWorker<Known> (options: OutboxWorkerOptions<Known>) 
     } finally {
       // Tracked until gone from S3, so that a scan never mistakes it for someone else's leftovers.
       works.delete(work.batch.id)
+      checkIdle()
     }
+  }
+
+  function checkIdle (): void {
+    if (onIdle && ![...works.values()].some(w => !w.lost)) onIdle()
   }
 
   async function giveUp (work: Work<Known>, item: OutboxItem, reason: string): Promise<void> {
@@ -184,6 +193,7 @@ export function createOutboxWorker<Known> (options: OutboxWorkerOptions<Known>) 
       .finally(() => {
         inFlight.delete(task)
         notify()
+        checkIdle()
       })
     inFlight.add(task)
   }
@@ -215,12 +225,19 @@ export function createOutboxWorker<Known> (options: OutboxWorkerOptions<Known>) 
   async function scanOnce (): Promise<void> {
     const ids = await leases.list()
     counters.scanned(ids)
+    await claimAll(ids)
+  }
+
+  /** Claims those of `ids` whose lease ran out (gone or leased ones are skipped); answers how many. */
+  async function claimAll (ids: string[], until = Number.POSITIVE_INFINITY): Promise<number> {
+    let claimed = 0
     for (const id of ids) {
       if (stopping || works.has(id)) continue
-      if (ready.length > MAX_READY) break
+      if (ready.length > MAX_READY || clock() >= until) break
       try {
         const lease = await leases.claim(id)
         if (!lease) continue
+        claimed++
         const work = track(lease, true, new Map())
         log.info({ batch: id, owed: lease.batch.items.filter(i => !lease.batch.done[i.id]).length }, 'claimed an outbox batch')
         enqueueOwed(work)
@@ -230,6 +247,25 @@ export function createOutboxWorker<Known> (options: OutboxWorkerOptions<Known>) 
         log.warn({ err, batch: id }, 'could not claim an outbox batch; will retry')
       }
     }
+    return claimed
+  }
+
+  /** Lets in-flight sends finish within `graceMs`, then releases the leases of what is left. */
+  async function windDown (graceMs: number): Promise<void> {
+    stopping = true
+    abort.abort()
+    notify()
+    onIdle?.()
+    for (const timer of timers) clearTimeout(timer)
+    timers.clear()
+    const deadline = sleep(graceMs, undefined, { ref: false })
+    await Promise.race([Promise.allSettled([...inFlight]), deadline])
+    await Promise.race([Promise.allSettled([loop, scanner]), deadline])
+    await Promise.race([Promise.allSettled([...works.values()].map(async work => {
+      if (isFinished(work.batch) && work.inFlight.size === 0) await finishIfDone(work)
+      else await leases.release(work)
+    })), deadline])
+    ready.length = 0
   }
 
   async function scanLoop (): Promise<void> {
@@ -280,20 +316,46 @@ export function createOutboxWorker<Known> (options: OutboxWorkerOptions<Known>) 
      * what is left so that the next instance (or this one restarted) sends it without waiting.
      */
     async stop (deadlineMs: number): Promise<void> {
-      if (stopping) return
-      stopping = true
-      abort.abort()
-      notify()
-      for (const timer of timers) clearTimeout(timer)
-      timers.clear()
-      const deadline = sleep(deadlineMs, undefined, { ref: false })
-      await Promise.race([Promise.allSettled([...inFlight]), deadline])
-      await Promise.race([Promise.allSettled([loop, scanner]), deadline])
-      await Promise.race([Promise.allSettled([...works.values()].map(async work => {
-        if (isFinished(work.batch) && work.inFlight.size === 0) await finishIfDone(work)
-        else await leases.release(work)
-      })), deadline])
-      ready.length = 0
+      if (closed) return
+      closed = true
+      await windDown(deadlineMs)
+    },
+
+    /**
+     * One-shot sending for a process that is not running the loop (the Lambda sender): claims the
+     * batches `ids` (every batch in the outbox when not given), sends what they owe at the pace, and
+     * returns once they are finished, or at `deadline` (clock ms): then in-flight sends get `graceMs`
+     * and the leases of what is left are released, so that the next drain takes it at once.
+     */
+    async drain (options: DrainOptions): Promise<DrainResult> {
+      if (loop || closed) throw new Error('drain() needs a worker that is neither started nor stopped')
+      let sent = 0
+      const count = () => { sent++ }
+      events.on('sent', count)
+      const timeUp = new AbortController()
+      loop = run()
+      try {
+        const claimed = await claimAll(options.ids ?? await leases.list(), options.deadline)
+        const idle = new Promise<void>(resolve => { onIdle = resolve })
+        checkIdle()
+        await Promise.race([idle, sleep(Math.max(0, options.deadline - clock()), undefined, { signal: timeUp.signal }).catch(() => {})])
+        await windDown(options.graceMs)
+        const left = [...works.values()].reduce((n, w) => n + (w.lost ? 0 : w.batch.items.filter(i => !w.batch.done[i.id]).length), 0)
+        return { claimed, sent, left }
+      } finally {
+        timeUp.abort()
+        events.off('sent', count)
+        onIdle = undefined
+        // Released (or lost): a send that outlived the grace must not write to them when it ends.
+        for (const work of works.values()) work.lost = true
+        works.clear()
+        // Ready for the next drain (a warm Lambda environment runs many), unless stop() came meanwhile.
+        loop = undefined
+        if (!closed) {
+          abort = new AbortController()
+          stopping = false
+        }
+      }
     }
   }
 }

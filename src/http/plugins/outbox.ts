@@ -8,7 +8,7 @@ import { createLeases } from '../../outbox/leases.ts'
 import { createSendRate } from '../../outbox/rate.ts'
 import { createSenders } from '../../outbox/senders.ts'
 import { createOutboxStore } from '../../outbox/store.ts'
-import { createOutboxWorker, type OutboxWorker } from '../../outbox/worker.ts'
+import { createOutboxWorker, type DrainOptions, type DrainResult, type OutboxWorker } from '../../outbox/worker.ts'
 import { createOutboxWriter, type OutboxWriter } from '../../outbox/writer.ts'
 import { createJsonStore } from '../../storage/json-store.ts'
 import { createOwedChecks } from '../../subscribers/owed.ts'
@@ -21,6 +21,8 @@ declare module 'fastify' {
     outbox: OutboxWorker<StoredRecord>
     /** queues emails durably (the signup's Outbox port) */
     outboxWriter: OutboxWriter<StoredRecord>
+    /** one-shot sending where no loop runs (the Lambda sender, src/lambda-sender.ts) */
+    outboxDrain: (options: DrainOptions) => Promise<DrainResult>
   }
 }
 
@@ -49,23 +51,33 @@ export default fp(async function outbox (app: FastifyInstance, opts: { deps: Ser
   app.decorate('outboxWriter', createOutboxWriter<StoredRecord>({
     store,
     owner,
-    leaseMs,
-    onWritten: (batch, etag, known) => worker.accept(batch, etag, known),
+    // A process that does not send (SENDER=off: the Lambda HTTP function, a front-end container)
+    // leaves its batches unleased, so that a sender claims them at once instead of after the lease.
+    leaseMs: config.outbox.sender ? leaseMs : 0,
+    onWritten: config.outbox.sender ? (batch, etag, known) => worker.accept(batch, etag, known) : () => {},
     clock
   }))
 
   // The sender starts beside the server, not before it: its SES round trips (the stored template,
   // the account's sending rate) must not hold up serving. Signups queue durably meanwhile.
   let senderStarting: Promise<void> | undefined
+  let prepared: Promise<void> | undefined
+  const prepare = () => (prepared ??= (async () => {
+    if (config.aws.ses.templates) {
+      await delivery.prepareTemplate().catch(err => {
+        app.log.warn({ err: { name: (err as Error).name } }, 'SES would not store the email template: sending the whole email each time (allow ses:GetEmailTemplate and ses:CreateEmailTemplate)')
+      })
+    }
+    await sendRate.start()
+  })())
+  app.decorate('outboxDrain', async (options: DrainOptions) => {
+    await prepare()
+    return await worker.drain(options)
+  })
   if (config.outbox.sender) {
     app.addHook('onReady', async () => {
       senderStarting = (async () => {
-        if (config.aws.ses.templates) {
-          await delivery.prepareTemplate().catch(err => {
-            app.log.warn({ err: { name: (err as Error).name } }, 'SES would not store the email template: sending the whole email each time (allow ses:GetEmailTemplate and ses:CreateEmailTemplate)')
-          })
-        }
-        await sendRate.start()
+        await prepare()
         worker.start()
       })().catch(err => {
         // Not expected (each step handles its own failures), but never an unhandled rejection.
