@@ -28,7 +28,7 @@ async function draw (browser: Browser, width: number, height: number, paint: str
   return Buffer.from(url.split(',')[1] as string, 'base64')
 }
 
-const logoPng = await draw(browser, 216, 96, `
+const logoPng = await draw(browser, 250, 96, `
   g.fillStyle = '${ACCENT}'; g.beginPath(); g.roundRect(4, 8, 80, 80, 18); g.fill();
   g.fillStyle = '#fff'; g.font = 'bold 56px sans-serif'; g.textAlign = 'center'; g.textBaseline = 'middle'; g.fillText('A', 44, 50);
   g.fillStyle = '#1f2933'; g.textAlign = 'left'; g.font = 'bold 40px sans-serif'; g.fillText('Acme', 104, 50)`)
@@ -75,7 +75,7 @@ async function checkBrand (t: Test, page: Page) {
   const logo = page.getByRole('img', { name: 'Acme' })
   const cover = page.getByRole('img', { name: 'Cover of The Guide to Presigned Links' })
   await logo.waitFor()
-  t.ok(await logo.evaluate(img => (img as unknown as Img).complete && (img as unknown as Img).naturalWidth === 216), 'the logo is loaded and decoded')
+  t.ok(await logo.evaluate(img => (img as unknown as Img).complete && (img as unknown as Img).naturalWidth === 250), 'the logo is loaded and decoded')
   t.ok(await cover.evaluate(img => (img as unknown as Img).complete && (img as unknown as Img).naturalWidth === 480), 'the cover too')
   t.equal(await page.locator('header.site').textContent(), 'Acme Research', 'the site name instead of the host')
   t.same(await page.locator('ul.learn li').allTextContents(), ['Why a download link should expire', 'How S3 signs a link without a server in the path', 'What a fresh link costs'])
@@ -113,7 +113,8 @@ t.test('without JavaScript: the post, the branded thank-you page with the text, 
   await page.getByRole('heading', { name: 'Check your inbox' }).waitFor()
   t.equal(new URL(page.url()).pathname, '/thanks')
   t.same(await page.locator('.thanks p').allTextContents(), ['Thank you for reading Acme Research.', 'Our next report, on storage costs, comes out in May.'])
-  t.ok(await page.getByRole('img', { name: 'Acme' }).isVisible(), 'the logo on the thank-you page too')
+  await page.getByRole('img', { name: 'Acme' }).waitFor({ state: 'visible' })
+  t.pass('the logo on the thank-you page too')
   t.same(seen.requests.filter(url => new URL(url).origin !== origin), [])
   t.same(seen.problems, [])
   const email = await emailTo(site.stack, 'branded.nojs@example.com')
@@ -143,7 +144,9 @@ t.test('the admin brand page uploads a logo through its script, and the page sho
   await page.getByLabel(/^Alt text/).fill('Acme, second logo')
   await page.getByRole('button', { name: 'Save the brand' }).click()
   await page.getByText('Saved.').waitFor()
-  t.ok(await page.getByRole('img', { name: 'Acme, second logo' }).isVisible(), 'the new logo in the form')
+  // Visible once loaded (its box is sized by the image): wait for it rather than look once.
+  await page.getByRole('img', { name: 'Acme, second logo' }).waitFor({ state: 'visible' })
+  t.pass('the new logo in the form, with its alt text')
   t.same(seen.problems, [], 'under the admin CSP, no refusal')
   const landing = await newPage(t, browser)
   await landing.goto(`${site.base}/`)
