@@ -48,6 +48,7 @@ export function createKeyMigrationState (options: { json: JsonStore, log: Migrat
   // safe, missing a suppression is not.
   let pending = true
   let first: Promise<void> | undefined
+  let told = false
   async function check (): Promise<void> {
     if (!pending) return
     try {
@@ -57,7 +58,8 @@ export function createKeyMigrationState (options: { json: JsonStore, log: Migrat
       }
       // A bucket without any record has nothing to move (a new install): one LIST, once per bucket.
       for await (const _ of json.list('subscribers/', { pageSize: 1 })) {
-        log.info({}, 'subscriber keys of before ADDRESS_KEY may remain: run `npm run signups -- migrate-keys`')
+        if (!told) log.warn({}, 'subscriber records may remain under their keys of before ADDRESS_KEY (each read looks there too): run `npm run signups -- migrate-keys`')
+        told = true
         return
       }
       await json.put(KEYS_MARKER, { schemaVersion: 1, migratedAt: new Date(options.now()).toISOString(), moved: 0 }, { ifNoneMatch: '*' })
