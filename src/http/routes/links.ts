@@ -38,6 +38,8 @@ function requester (request: FastifyRequest) {
 export default async function linkRoutes (app: App) {
   const { recipientLinks, site } = app
   const ctx = { site }
+  // The pages a recipient lands on wear the marketer's brand (a cached read); unreadable, the defaults.
+  const branded = async () => ({ site, brand: await app.brand.forPage().catch(() => undefined) })
 
   // RFC 8058 allows the one-click POST as multipart/form-data too; its content is not needed.
   app.addContentTypeParser('multipart/form-data', { parseAs: 'string', bodyLimit: 4096 }, (_req, body, done) => done(null, body))
@@ -71,7 +73,7 @@ export default async function linkRoutes (app: App) {
 
   app.get('/c/:token', { ...AS_IS, schema: { ...tokenRoute('confirm page (a GET never confirms)'), response: { 200: PageSchema, '4xx': ErrorSchema } } }, async (request, reply) => {
     recipientLinks.checkConfirm(request.params.token)
-    return page(reply, 200, actionPage(ctx, {
+    return page(reply, 200, actionPage(await branded(), {
       title: 'Confirm your subscription',
       text: 'Press the button to receive our newsletter at this address. You can unsubscribe from any email with one click.',
       action: `/c/${request.params.token}`,
@@ -91,12 +93,12 @@ export default async function linkRoutes (app: App) {
       gone: 'This subscription no longer exists. Sign up again if you would like our newsletter.'
     }[outcome]
     const ok = outcome === 'confirmed' || outcome === 'already-confirmed'
-    return page(reply, 200, resultPage(ctx, { title: ok ? 'You are subscribed' : 'Not subscribed', text, ...(ok ? {} : { link: { href: '/', label: 'Sign up again' } }) }))
+    return page(reply, 200, resultPage(await branded(), { title: ok ? 'You are subscribed' : 'Not subscribed', text, ...(ok ? {} : { link: { href: '/', label: 'Sign up again' } }) }))
   })
 
   app.get('/u/:token', { ...AS_IS, schema: { ...tokenRoute('unsubscribe page (a GET never unsubscribes)'), response: { 200: PageSchema, '4xx': ErrorSchema } } }, async (request, reply) => {
     recipientLinks.checkUnsubscribe(request.params.token)
-    return page(reply, 200, actionPage(ctx, {
+    return page(reply, 200, actionPage(await branded(), {
       title: 'Unsubscribe',
       text: 'Press the button and we will not email this address again, unless you sign up again yourself.',
       action: `/u/${request.params.token}`,
@@ -113,7 +115,7 @@ export default async function linkRoutes (app: App) {
     const outcome = await recipientLinks.unsubscribe(request.params.token, { ...requester(request), via: oneClick ? 'one-click' : 'page' })
     if (outcome === 'unsubscribed') app.funnel.record('unsubscribes', { slug: recipientLinks.checkUnsubscribe(request.params.token).slug, version: '' })
     if (wantsJson(request)) return reply.headers(PAGE_HEADERS).send({ status: outcome })
-    return page(reply, 200, resultPage(ctx, {
+    return page(reply, 200, resultPage(await branded(), {
       title: 'You are unsubscribed',
       text: 'We will not email this address again unless you sign up again yourself.'
     }))
@@ -131,7 +133,7 @@ export default async function linkRoutes (app: App) {
   }, async (request, reply) => {
     const fresh = await recipientLinks.renew(request.params.token)
     if (!fresh) {
-      return page(reply, 410, messagePage(ctx, 'This whitepaper is no longer available', 'The whitepaper this link points to has been withdrawn. Have a look at what we offer now.'))
+      return page(reply, 410, messagePage(await branded(), 'This whitepaper is no longer available', 'The whitepaper this link points to has been withdrawn. Have a look at what we offer now.'))
     }
     app.appMetrics.linkMinted('fresh')
     app.funnel.record('freshLinks', fresh.pointer)

@@ -28,6 +28,8 @@ const EraseBody = Type.Object({
 export default async function privacyRoutes (app: App) {
   const { recipientLinks, rights, site } = app
   const ctx = { site }
+  // In the marketer's brand (a cached read of the site-wide settings, the same for every token).
+  const branded = async () => ({ site, brand: await app.brand.forPage().catch(() => undefined) })
   const rateLimit = perIpPerMinute(app)
 
   const page = (reply: FastifyReply, status: number, body: string) =>
@@ -59,7 +61,7 @@ export default async function privacyRoutes (app: App) {
   // Checks the token only: nothing is read, so the page and its timing are the same whatever is on file.
   app.get('/p/:token', { ...AS_IS, schema: schema('the privacy page: download or erase one\'s data'), config: { rateLimit } }, async (request, reply) => {
     recipientLinks.checkPrivacy(request.params.token)
-    return page(reply, 200, privacyHomePage(ctx, request.params.token))
+    return page(reply, 200, privacyHomePage(await branded(), request.params.token))
   })
 
   app.post('/p/:token/data', {
@@ -81,7 +83,7 @@ export default async function privacyRoutes (app: App) {
 
   app.get('/p/:token/erase', { ...AS_IS, schema: schema('asks to confirm the erasure (a GET never erases)'), config: { rateLimit } }, async (request, reply) => {
     recipientLinks.checkPrivacy(request.params.token)
-    return page(reply, 200, confirmErasurePage(ctx, request.params.token))
+    return page(reply, 200, confirmErasurePage(await branded(), request.params.token))
   })
 
   app.post('/p/:token/erase', {
@@ -101,6 +103,6 @@ export default async function privacyRoutes (app: App) {
     const result = await rights.erase({ key: claims.addressHash })
     request.log.info({ addressKey: result.key.slice(0, 12), found: result.found }, 'a person erased their data')
     // The same page whether there was anything: the holder of this link learns nothing new.
-    return page(reply, 200, erasedPage(ctx))
+    return page(reply, 200, erasedPage(await branded()))
   })
 }
