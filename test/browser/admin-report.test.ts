@@ -2,7 +2,7 @@
 // on 30 days of counts recorded through app.funnel (an edition swapped halfway), see the chart and the
 // figures, change the range and the whitepaper, download the CSV; a visitor's real view and signup show up;
 // on a phone the narrow chart shows and nothing scrolls sideways. No CSP violation anywhere. Screenshots
-// go to docs/screenshots/ (the README).
+// go to docs/screenshots/ (the README) when UPDATE_DOC_SCREENSHOTS=1.
 import { mkdir, readFile, stat } from 'node:fs/promises'
 import t, { type Test } from 'tap'
 import type { Page } from 'playwright-core'
@@ -12,7 +12,9 @@ import { accessibilityTree, launchBrowser, newPage, SAMPLE, startSite } from './
 import { eventually } from '../helper.ts'
 
 const ADMIN_TOKEN = 'report-browser-token-0123456789'
-const DOCS_SHOTS = new URL('../../docs/screenshots/', import.meta.url)
+// The README's pictures change only when asked (UPDATE_DOC_SCREENSHOTS=1); otherwise every run's go to
+// the git-ignored artifacts/ folder, so a test run leaves the tree clean.
+const DOCS_SHOTS = new URL(process.env.UPDATE_DOC_SCREENSHOTS === '1' ? '../../docs/screenshots/' : '../../artifacts/screenshots/', import.meta.url)
 const DAY_MS = 86_400_000
 const DESKTOP = { viewport: { width: 1280, height: 800 } }
 const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true }

@@ -2,7 +2,7 @@
 // their alt text), the accent colours the button, every request stays on the app's own origin (no
 // third party, nothing the CSP refuses), the form still works with and without JavaScript and shows
 // the thank-you text; the admin brand page uploads a logo through its script. Screenshots of the
-// branded page on a desktop and a phone go to docs/screenshots/.
+// branded page on a desktop and a phone go to docs/screenshots/ when UPDATE_DOC_SCREENSHOTS=1.
 import { mkdir } from 'node:fs/promises'
 import t, { type Test } from 'tap'
 import type { Browser, Page } from 'playwright-core'
@@ -10,7 +10,9 @@ import { createImageUploads } from '../../src/brand/uploads.ts'
 import { emailTo, launchBrowser, newPage, startSite, TITLE } from './browser.ts'
 
 const ADMIN_TOKEN = 'brand-browser-admin-token-0123456789'
-const DOCS = new URL('../../docs/screenshots/', import.meta.url)
+// The README's pictures change only when asked (UPDATE_DOC_SCREENSHOTS=1); otherwise every run's go to
+// the git-ignored artifacts/ folder, so a test run leaves the tree clean.
+const DOCS = new URL(process.env.UPDATE_DOC_SCREENSHOTS === '1' ? '../../docs/screenshots/' : '../../artifacts/screenshots/', import.meta.url)
 const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true }
 const ACCENT = '#0f766e'
 const THANKS = 'Thank you for reading Acme Research.\n\nOur next report, on storage costs, comes out in May.'
