@@ -28,3 +28,28 @@ export async function mapAll<T, R> (input: Iterable<T>, concurrency: number, fn:
   for await (const result of mapBounded(input, concurrency, fn)) out.push(result)
   return out
 }
+
+/**
+ * Pulls up to `ahead` items of `source` before they are asked for, so that a slow step of the source
+ * (the next ListObjectsV2 page) overlaps with the work on the items before it.
+ */
+export async function * readAhead<T> (source: AsyncIterable<T>, ahead: number): AsyncGenerator<T> {
+  const iterator = source[Symbol.asyncIterator]()
+  const buffered: Array<Promise<IteratorResult<T>>> = []
+  try {
+    for (;;) {
+      while (buffered.length < ahead) {
+        const next = iterator.next()
+        // Awaited in turn below; until then a failure must not count as unhandled.
+        next.catch(() => {})
+        buffered.push(next)
+      }
+      const result = await (buffered.shift() as Promise<IteratorResult<T>>)
+      if (result.done) return
+      yield result.value
+    }
+  } finally {
+    await Promise.allSettled(buffered)
+    await iterator.return?.()
+  }
+}

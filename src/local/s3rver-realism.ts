@@ -6,6 +6,7 @@ import crypto, { createHash, randomBytes } from 'node:crypto'
 import { mkdir, rename, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import type { Readable } from 'node:stream'
+import { fastListing } from './s3rver-listing.ts'
 
 interface KoaContext {
   method: string
@@ -42,6 +43,7 @@ export function makeS3rverRealistic (server: S3rverLike): void {
   enforceConditionalWrites(server)
   atomicPuts(server.store)
   listingPastOnePage()
+  fastListing(server.store as never)
 }
 
 let desReplaced = false

@@ -1,16 +1,21 @@
 // Signups out of S3: a streamed scan of the subscriber records (bounded concurrency, memory flat in
 // their number), the CSV export for marketers (RFC 4180, formula injection neutralised) and counts.
 import { systemClock, type Clock } from '../clock.ts'
-import { Readable, type Transform, pipeline } from 'node:stream'
+import { Readable, type Transform } from 'node:stream'
 import type { S3Client } from '@aws-sdk/client-s3'
 import { stringify } from 'csv-stringify'
-import { mapBounded } from '../concurrency.ts'
+import { stringify as stringifyRows } from 'csv-stringify/sync'
+import { mapBounded, readAhead } from '../concurrency.ts'
 import { createJsonStore, type JsonStore } from '../storage/json-store.ts'
 import { type SubscriberRecord, SubscriberRecordSchema, type SubscriberStatus } from './model.ts'
 
 export const STATUSES: readonly SubscriberStatus[] = ['pending', 'confirmed', 'unsubscribed', 'suppressed']
 const KEY_RE = /^subscribers\/[0-9a-f]{64}\.json$/
-const DEFAULT_CONCURRENCY = 16
+/** GetObject requests in flight at once (the export, the counts and the admin list) */
+export const DEFAULT_CONCURRENCY = 16
+
+/** A subscriber record's key (other objects may share the prefix). */
+export const isRecordKey = (key: string): boolean => KEY_RE.test(key)
 
 export interface ScanOptions {
   s3: S3Client
@@ -24,16 +29,20 @@ export interface ScanOptions {
 /** Every subscriber key, page by page (ListObjectsV2 returns keys in UTF-8 binary order). */
 async function * subscriberKeys (json: JsonStore, pageSize: number | undefined): AsyncGenerator<string> {
   for await (const object of json.list('subscribers/', pageSize ? { pageSize } : {})) {
-    if (KEY_RE.test(object.key)) yield object.key
+    if (isRecordKey(object.key)) yield object.key
   }
 }
 
-/** Every subscriber record, in key order; at most `concurrency` reads in flight and one page of keys held. */
+/**
+ * Every subscriber record, in key order; at most `concurrency` reads in flight, and the keys of the
+ * next page listed while this one is read (a page of keys ahead: a listing never stalls the reads).
+ */
 export async function * scanSubscribers (options: ScanOptions): AsyncGenerator<SubscriberRecord> {
   const json = createJsonStore(options)
   // Listed, then gone (get answers null): a record deleted in between is simply not exported.
   const read = async (key: string): Promise<SubscriberRecord | null> => (await json.get(key, SubscriberRecordSchema))?.value ?? null
-  for await (const record of mapBounded(subscriberKeys(json, options.pageSize), options.concurrency ?? DEFAULT_CONCURRENCY, read)) {
+  const keys = readAhead(subscriberKeys(json, options.pageSize), options.pageSize ?? 1000)
+  for await (const record of mapBounded(keys, options.concurrency ?? DEFAULT_CONCURRENCY, read)) {
     // An erased address's tombstone (src/subscribers/erase.ts) is no signup: no address, nothing to export or count.
     if (record && record.erasedAt === undefined) yield record
   }
@@ -72,31 +81,45 @@ export function toCsvRow (record: SubscriberRecord): CsvRow {
  * and any cell starting with = + - @ tab or CR prefixed with ' so that spreadsheets show it as text
  * instead of running it as a formula (https://owasp.org/www-community/attacks/CSV_Injection).
  */
+const CSV_OPTIONS = {
+  columns: CSV_COLUMNS.map(c => ({ key: c.key, header: c.header })),
+  record_delimiter: 'windows',
+  quote_record_delimiter: true,
+  escape_formulas: true
+} as const
+
 export function csvWriter (): Transform {
-  return stringify({
-    header: true,
-    columns: CSV_COLUMNS.map(c => ({ key: c.key, header: c.header })),
-    record_delimiter: 'windows',
-    quote_record_delimiter: true,
-    escape_formulas: true
-  })
+  return stringify({ ...CSV_OPTIONS, header: true })
 }
+
+/** Rows written at a time: one string per chunk instead of one per row. */
+const ROWS_PER_CHUNK = 64
 
 export interface ExportOptions extends ScanOptions {
   status?: SubscriberStatus | undefined
 }
 
-/** The signups as a CSV stream; an S3 failure midway ends the stream with that error. */
+/**
+ * The signups as a CSV stream (the writer's format); an S3 failure midway ends it with that error.
+ * Records are read only as fast as the stream is consumed: a generator of text pulled by
+ * Readable.from, because csv-stringify's stream does not hold back when its reader does.
+ */
 export function exportCsv (options: ExportOptions, onRow?: () => void): Readable {
-  async function * rows () {
+  async function * text () {
+    yield stringifyRows([], { ...CSV_OPTIONS, header: true })
+    let rows: CsvRow[] = []
     for await (const record of scanSubscribers(options)) {
       if (options.status && record.status !== options.status) continue
       onRow?.()
-      yield toCsvRow(record)
+      rows.push(toCsvRow(record))
+      if (rows.length >= ROWS_PER_CHUNK) {
+        yield stringifyRows(rows, CSV_OPTIONS)
+        rows = []
+      }
     }
+    if (rows.length > 0) yield stringifyRows(rows, CSV_OPTIONS)
   }
-  const writer = csvWriter()
-  return pipeline(Readable.from(rows()), writer, () => {}) as unknown as Readable
+  return Readable.from(text(), { objectMode: false, highWaterMark: 16 * 1024 })
 }
 
 export interface DayCounts {

@@ -325,7 +325,7 @@ t.test('signup counts by status and by day, and the CSV (RFC 4180, formulas neut
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `subscribers/${hash}.json`, Body: JSON.stringify(record) }))
   }
 
-  const stats = await get('/admin/signups')
+  const stats = await get('/admin/signups/counts')
   t.equal(stats.statusCode, 200)
   t.match(stats.body, '5 addresses on file.')
   t.match(stats.body, /<tr><td>confirmed<\/td><td class="num">2<\/td><\/tr>/)
@@ -333,6 +333,26 @@ t.test('signup counts by status and by day, and the CSV (RFC 4180, formulas neut
   t.match(stats.body, /<tr><td>unsubscribed<\/td><td class="num">1<\/td><\/tr>/)
   t.match(stats.body, /<tr><td>suppressed<\/td><td class="num">1<\/td><\/tr>/)
   t.match(stats.body, `<tr><td>${day}</td><td class="num">5</td><td class="num">10</td><td class="num">2</td><td class="num">1</td></tr>`, 'today: 5 new, 10 submissions, 2 confirmed, 1 unsubscribed')
+
+  // The list: a page at a time, the next page from the last key of this one (S3's StartAfter).
+  const list = await get('/admin/signups')
+  t.equal(list.statusCode, 200)
+  t.equal(list.body.match(/<tr><td>/g)?.length, 5, 'every signup on the first page')
+  t.match(list.body, '<td>=hyperlink@example.com</td><td>pending</td>')
+  t.notMatch(list.body, 'rel="next"', 'one page only')
+  const seen: string[] = []
+  let url: string | undefined = '/admin/signups?limit=2'
+  while (url) {
+    const res = await get(url)
+    t.equal(res.statusCode, 200)
+    seen.push(...[...res.body.matchAll(/<tr><td>([^<]+)<\/td>/g)].map(m => m[1] ?? ''))
+    url = /<a href="([^"]+)" rel="next">/.exec(res.body)?.[1]?.replace(/&amp;/g, '&')
+    if (url) t.match(url, /^\/admin\/signups\?after=[0-9a-f]{64}&limit=2$/)
+  }
+  t.equal(seen.length, 5, 'three pages of at most 2')
+  t.same(new Set(seen), new Set(records.map(r => r.address)), 'every signup once')
+  t.equal((await get('/admin/signups?after=not-a-key')).statusCode, 422)
+  t.equal((await get('/admin/signups?limit=500')).statusCode, 422)
 
   const csv = await get('/admin/signups.csv')
   t.equal(csv.statusCode, 200)

@@ -8,18 +8,18 @@ import { AS_IS } from '../as-is.ts'
 import { PUBLIC_DIR } from '../public-dir.ts'
 import { DomainError } from '../../errors.ts'
 import { type ErrorView, replyWithError, wantsJson } from '../errors.ts'
-import { exportCsv, signupStats } from '../../subscribers/export.ts'
 import { SLUG_PATTERN, VERSION_PATTERN } from '../../whitepapers/keys.ts'
 import { createUploads } from '../../whitepapers/uploads.ts'
 import { createAdminAuth } from '../../admin/auth.ts'
-import { dashboardPage, errorPage, previewPage, signupsPage, whitepaperPage } from '../views/admin-pages.ts'
+import { dashboardPage, errorPage, previewPage, whitepaperPage } from '../views/admin-pages.ts'
 import {
-  CsrfBody, Errors, HtmlSchema, PointerSchema, RedirectSchema, SlugParams, Status, Tags, UploadRequestSchema,
+  CsrfBody, Errors, HtmlSchema, PointerSchema, RedirectSchema, SlugParams, Tags, UploadRequestSchema,
   UploadTicketSchema, VerifyRequestSchema, VersionParams, VersionSchema
 } from './admin-schemas.ts'
 import { sessionRoutes } from './admin-session.ts'
 import adminBrandRoutes from './admin-brand.ts'
 import adminReportRoutes from './admin-report.ts'
+import adminSignupsRoutes from './admin-signups.ts'
 import adminPrivacyRoutes from './admin-privacy.ts'
 
 const ASSETS = {
@@ -209,35 +209,8 @@ export default async function adminRoutes (app: App) {
     return composed
   }
 
-  app.get('/admin/signups', {
-    ...AS_IS,
-    schema: { summary: 'Signup counts by status and by day', tags: Tags, response: { 200: HtmlSchema, 303: RedirectSchema, ...Errors } }
-  }, async (request, reply) => {
-    const stats = await signupStats({ s3: aws.s3, bucket: config.aws.s3.bucket })
-    return page(reply, signupsPage(ctx(request), stats))
-  })
-
-  app.get('/admin/signups.csv', {
-    ...AS_IS,
-    schema: {
-      summary: 'Download signups as CSV (streamed)',
-      description: 'RFC 4180; columns address, status, created, confirmed, unsubscribed, consent_text_version, whitepapers_requested, signup_ip; formula-like cells are prefixed with \'.',
-      tags: Tags,
-      querystring: Type.Object({ status: Type.Optional(Status) }),
-      response: { 200: Type.String({ description: 'text/csv' }), 303: RedirectSchema, ...Errors }
-    }
-  }, async (request, reply) => {
-    const { status } = request.query
-    const day = new Date().toISOString().slice(0, 10)
-    const stream = exportCsv({ s3: aws.s3, bucket: config.aws.s3.bucket, status })
-    stream.on('error', err => request.log.error({ err }, 'signups export failed midway'))
-    request.log.info({ status: status ?? 'all' }, 'admin exported signups')
-    return reply
-      .type('text/csv; charset=utf-8')
-      .header('content-disposition', `attachment; filename="signups-${day}${status ? `-${status}` : ''}.csv"`)
-      // A stream: rows go out as they are read (the 200 schema documents the content, it does not serialise it).
-      .send(stream as unknown as string)
-  })
+  // The signup list (paged), counts and CSV (same scope: session, CSP, error pages).
+  await app.register(adminSignupsRoutes, { ctx, page })
 
   // The funnel report (inside this scope: its session, CSP and error pages).
   await app.register(adminReportRoutes, { ctx, page })

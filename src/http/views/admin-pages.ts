@@ -2,8 +2,6 @@
 // (the one script is /admin/assets/admin.js, allowed by the admin CSP's script-src 'self').
 import { formatBytes } from '../../delivery/confirmation-email.ts'
 import type { RenderedEmail } from '../../delivery/confirmation-email.ts'
-import type { SignupStats } from '../../subscribers/export.ts'
-import { STATUSES } from '../../subscribers/export.ts'
 import { SLUG_PATTERN } from '../../whitepapers/keys.ts'
 import { DESCRIPTION_MAX, TITLE_MAX, type VersionInfo, type WhitepaperPointer } from '../../whitepapers/model.ts'
 import { html, type SafeHtml } from '../../html.ts'
@@ -24,7 +22,7 @@ const DATE = {
   }
 }
 
-function when (iso: string | undefined): string {
+export function when (iso: string | undefined): string {
   if (!iso) return ''
   const at = new Date(iso)
   return Number.isNaN(at.getTime()) ? iso : `${DATE.format(at)} UTC`
@@ -132,7 +130,7 @@ ${rows}
 </section>
 <section class="card">
 <h2>Signups</h2>
-<p><a href="/admin/signups">Counts by status and by day</a> · <a href="/admin/signups.csv" download>Download all signups (CSV)</a></p>
+<p><a href="/admin/signups">All signups</a> · <a href="/admin/signups/counts">Counts by status and by day</a> · <a href="/admin/signups.csv" download>Download all signups (CSV)</a></p>
 </section>`)
 }
 
@@ -220,29 +218,4 @@ export function previewPage (ctx: AdminContext, input: { slug: string, pointer: 
 <iframe class="email" src="/admin/w/${slug}/preview.html" title="The HTML email" sandbox></iframe>
 <h2>Text part</h2>
 <pre class="email-text">${email.text}</pre>`)
-}
-
-export function signupsPage (ctx: AdminContext, stats: SignupStats): string {
-  return layout(ctx, 'Signups', html`
-<h1>Signups</h1>
-<p>${stats.total} address${stats.total === 1 ? '' : 'es'} on file.
-<a href="/admin/signups.csv" download>Download all (CSV)</a>
-${STATUSES.map(s => html` · <a href="/admin/signups.csv?status=${s}" download>${s} only</a>`)}</p>
-<h2>By status</h2>
-<table class="data" id="by-status">
-<thead><tr><th scope="col">Status</th><th scope="col">Addresses</th></tr></thead>
-<tbody>
-${STATUSES.map(s => html`<tr><td>${s}</td><td class="num">${stats.byStatus[s]}</td></tr>`)}
-</tbody>
-</table>
-<h2>By day (last 30 days, UTC)</h2>
-${stats.byDay.length === 0
-  ? html`<p>No activity in the last 30 days.</p>`
-  : html`<table class="data" id="by-day">
-<thead><tr><th scope="col">Day</th><th scope="col">New addresses</th><th scope="col">Form submissions</th><th scope="col">Confirmed</th><th scope="col">Unsubscribed</th></tr></thead>
-<tbody>
-${stats.byDay.map(d => html`<tr><td>${d.day}</td><td class="num">${d.created}</td><td class="num">${d.submissions}</td><td class="num">${d.confirmed}</td><td class="num">${d.unsubscribed}</td></tr>`)}
-</tbody>
-</table>`}
-<p class="hint">Columns of the CSV: address, status, created, confirmed, unsubscribed, consent text version, whitepapers requested, signup IP (of the latest form submission). Cells that a spreadsheet would run as a formula start with an apostrophe.</p>`)
 }
