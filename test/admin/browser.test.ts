@@ -178,6 +178,8 @@ t.test('log in, upload through the presigned POST with a progress bar, activate;
 
   // The marketer sees the signup and downloads the CSV with the session cookie.
   await page.goto(`${base}/admin/signups`)
+  t.match(await page.locator('#signups').textContent(), /browser\.reader@example\.com\s*pending/, 'the list shows the signup')
+  await page.goto(`${base}/admin/signups/counts`)
   t.match(await page.textContent('main'), '1 address on file.')
   t.match(await page.locator('#by-status').textContent(), /pending\s*1/)
   await page.screenshot({ path: new URL('admin-signups.png', SHOTS).pathname, fullPage: true })
