@@ -22,6 +22,11 @@ export interface OutboxWorkerOptions<Known> {
   maxAttempts: number
   /** SES calls in flight at once */
   concurrency: number
+  /**
+   * A scan claims no more than this much sending at the current pace (half a lease): what it leaves
+   * is for the other senders, and nothing claimed waits here until its lease runs out.
+   */
+  claimAheadMs?: number
   log: WorkerLogger
   clock?: Clock
 }
@@ -31,6 +36,8 @@ interface Work<Known> extends Lease {
   recovered: boolean
   inFlight: Set<string>
   known: Map<string, Known>
+  /** a checkpoint of outcomes not yet written is due (checkpointLater) */
+  flushTimer?: NodeJS.Timeout | undefined
 }
 
 interface Ready<Known> { work: Work<Known>, item: OutboxItem }
@@ -175,6 +182,22 @@ export function createOutboxWorker<Known> (options: OutboxWorkerOptions<Known>) 
     log.info({ ...fields, messageId: result.messageId, version: result.version }, 'email sent')
   }
 
+  /**
+   * A paced batch's next outcome may be far off (its items wait behind other batches'): what it has is
+   * written CHECKPOINT_MS after its last write all the same, since a crash would send it again.
+   */
+  function checkpointLater (work: Work<Known>): void {
+    if (work.flushTimer) return
+    const timer = setTimeout(() => {
+      timers.delete(timer)
+      work.flushTimer = undefined
+      if (!work.lost && !work.finishing && work.sinceCheckpoint > 0) leases.checkpoint(work).catch(() => {})
+    }, Math.max(1, CHECKPOINT_MS - (clock() - work.lastCheckpoint)))
+    timer.unref()
+    timers.add(timer)
+    work.flushTimer = timer
+  }
+
   function launch (entry: Ready<Known>): void {
     const { work, item } = entry
     work.inFlight.add(item.id)
@@ -188,6 +211,7 @@ export function createOutboxWorker<Known> (options: OutboxWorkerOptions<Known>) 
         work.inFlight.delete(item.id)
         work.sinceCheckpoint++
         if (work.sinceCheckpoint >= CHECKPOINT_EVERY || clock() - work.lastCheckpoint >= CHECKPOINT_MS) await leases.checkpoint(work)
+        else checkpointLater(work)
         await finishIfDone(work)
       })
       .finally(() => {
@@ -223,17 +247,21 @@ export function createOutboxWorker<Known> (options: OutboxWorkerOptions<Known>) 
 
   /** Claims batches whose lease ran out: left by a crashed instance, or released at shutdown. */
   async function scanOnce (): Promise<void> {
+    // Batches held while their turn comes (sending is paced): renewed before their lease runs out, or
+    // another instance would claim them and send them again.
+    await Promise.all([...works.values()].filter(w => !w.lost && !w.finishing && leases.expiring(w)).map(w => leases.checkpoint(w)))
     const ids = await leases.list()
     counters.scanned(ids)
-    await claimAll(ids)
+    const ahead = options.claimAheadMs === undefined ? MAX_READY : Math.max(CHECKPOINT_EVERY, rate.rate * options.claimAheadMs / 1000)
+    await claimAll(ids, Number.POSITIVE_INFINITY, Math.min(MAX_READY, ahead))
   }
 
   /** Claims those of `ids` whose lease ran out (gone or leased ones are skipped); answers how many. */
-  async function claimAll (ids: string[], until = Number.POSITIVE_INFINITY): Promise<number> {
+  async function claimAll (ids: string[], until = Number.POSITIVE_INFINITY, maxReady = MAX_READY): Promise<number> {
     let claimed = 0
     for (const id of ids) {
       if (stopping || works.has(id)) continue
-      if (ready.length > MAX_READY || clock() >= until) break
+      if (ready.length > maxReady || clock() >= until) break
       try {
         const lease = await leases.claim(id)
         if (!lease) continue

@@ -65,7 +65,11 @@ t.test('throttling, then a 5xx, then success: three attempts with backoff, one e
   t.match(metrics, /^leadlink_email_retries_total\{reason="throttled"\} 1$/m)
   t.match(metrics, /^leadlink_email_retries_total\{reason="http_503"\} 1$/m)
   t.match(metrics, /^leadlink_outbox_pending 0$/m)
-  t.match(metrics, /^leadlink_send_rate_limit 1000$/m)
+  // The throttling answer halved this instance's rate (AIMD); it climbs back to the whole rate.
+  const limit = () => Number(/^leadlink_send_rate_limit (\S+)$/m.exec(metrics)?.[1])
+  t.ok(limit() >= 500 && limit() < 1000, `cut by the throttling answer (${limit()})`)
+  await eventually(async () => /^leadlink_send_rate_limit 1000$/m.test(await app.appMetrics.registry.metrics()) || undefined)
+  t.pass('and back to SES_MAX_SEND_RATE within seconds')
 })
 
 t.test('5xx every time: gives up after SEND_MAX_ATTEMPTS, records the failure, and the queue moves on', async t => {

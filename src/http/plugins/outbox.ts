@@ -44,6 +44,8 @@ export default fp(async function outbox (app: FastifyInstance, opts: { deps: Ser
     scanIntervalMs: config.outbox.scanIntervalMs,
     maxAttempts: config.outbox.maxAttempts,
     concurrency: config.outbox.concurrency,
+    // At this instance's share of the rate, half a lease's worth: the rest of a backlog stays for the others.
+    claimAheadMs: leaseMs / 2,
     log,
     clock
   })
