@@ -1,0 +1,98 @@
+// A sender paced at its share holds batches longer: their leases are renewed while they wait, a scan
+// claims only what it can send within half a lease, and outcomes are written even when the batch's
+// next item is far off (what a crash would send again).
+import t from 'tap'
+import { createLeases } from '../../src/outbox/leases.ts'
+import { TokenBucket } from '../../src/outbox/rate.ts'
+import { newBatchId, type OutboxBatch, type OutboxItem, type OutboxStore } from '../../src/outbox/store.ts'
+import { createOutboxWorker } from '../../src/outbox/worker.ts'
+import { WriteConflict } from '../../src/storage/json-store.ts'
+import { eventually, type Teardown } from '../helper.ts'
+
+const quiet = { info () {}, warn () {}, error () {} }
+const sent = { messageId: 'm', version: 'v1', linkExpiresAt: '2030-01-01T00:00:00.000Z', sentAt: '2029-12-25T00:00:00.000Z' }
+
+function memoryStore () {
+  const batches = new Map<string, { json: string, etag: string }>()
+  let n = 0
+  const put = (batch: OutboxBatch) => {
+    const etag = `"e${++n}"`
+    batches.set(batch.id, { json: JSON.stringify(batch), etag })
+    return etag
+  }
+  const store = {
+    async create (batch: OutboxBatch) { if (batches.has(batch.id)) throw new WriteConflict('k'); return put(batch) },
+    async replace (batch: OutboxBatch, etag: string) { if (batches.get(batch.id)?.etag !== etag) throw new WriteConflict('k'); return put(batch) },
+    async read (id: string) { const b = batches.get(id); return b ? { batch: JSON.parse(b.json) as OutboxBatch, etag: b.etag } : null },
+    async remove (id: string) { batches.delete(id) },
+    async log () {},
+    async list () { return [...batches.keys()].sort() }
+  }
+  const stored = (id: string) => JSON.parse(batches.get(id)?.json ?? 'null') as OutboxBatch | null
+  return { store: store as unknown as OutboxStore, stored }
+}
+
+const items = (prefix: string, count: number): OutboxItem[] => Array.from({ length: count }, (_, i) => ({
+  id: newBatchId(), address: `${prefix}${i}@example.com`, addressHash: `${prefix}${i}`.padEnd(64, '0'), slug: 'default', requestedAt: new Date(0).toISOString()
+}))
+
+function batchOf (list: OutboxItem[], owner: string, leaseUntil: number): OutboxBatch {
+  return { schemaVersion: 1, id: newBatchId(), createdAt: new Date().toISOString(), owner, leaseUntil: new Date(leaseUntil).toISOString(), items: list, done: {}, retries: {} }
+}
+
+function worker (t: Teardown, store: OutboxStore, rate: number, leaseMs: number, claimAheadMs?: number) {
+  const delivered: string[] = []
+  const leases = createLeases({ store, owner: 'me', leaseMs, clock: Date.now, log: quiet })
+  const w = createOutboxWorker<string>({
+    leases,
+    ports: { async isOwed () { return true }, async deliver (i) { delivered.push(i.address); return sent }, async recordFailure () {} },
+    rate: new TokenBucket(rate),
+    scanIntervalMs: 200,
+    maxAttempts: 3,
+    concurrency: 4,
+    log: quiet,
+    ...(claimAheadMs === undefined ? {} : { claimAheadMs })
+  })
+  t.teardown(() => w.stop(1000))
+  return { w, delivered, leases }
+}
+
+t.test('a batch waiting behind another keeps its lease: the scan renews it before it runs out', async t => {
+  const { store, stored } = memoryStore()
+  // 4 sends a second, a 1.5 s lease: the second batch's first send comes after its lease would have run out.
+  const { w, delivered } = worker(t, store, 4, 1500)
+  const first = batchOf(items('a', 8), 'me', Date.now() + 1500)
+  const second = batchOf(items('b', 4), 'me', Date.now() + 1500)
+  w.accept(first, await store.create(first))
+  w.accept(second, await store.create(second))
+  w.start()
+  // Watched while it waits: another instance's scan would claim it the moment its lease ran out.
+  let lapsed = 0
+  await eventually(() => {
+    if (Date.parse(stored(second.id)?.leaseUntil ?? '') <= Date.now()) lapsed++
+    return delivered.some(a => a.startsWith('b')) || undefined
+  }, { timeoutMs: 10_000, intervalMs: 5 })
+  t.equal(lapsed, 0, 'its lease never ran out while it waited its turn')
+})
+
+t.test('outcomes are written within a moment even when the batch\'s next send is far off', async t => {
+  const { store, stored } = memoryStore()
+  // One send every 5 s: the second outcome is far off.
+  const { w, delivered } = worker(t, store, 0.2, 30_000)
+  const batch = batchOf(items('c', 2), 'me', Date.now() + 30_000)
+  w.accept(batch, await store.create(batch))
+  w.start()
+  await eventually(() => Object.keys(stored(batch.id)?.done ?? {}).length === 1 || undefined, { timeoutMs: 4000 })
+  t.equal(delivered.length, 1, 'the first outcome is in the store before the second send')
+})
+
+t.test('a scan claims only half a lease of sending at the current pace; the rest stays for others', async t => {
+  const { store } = memoryStore()
+  const leftOver = Array.from({ length: 10 }, (_, i) => batchOf(items(`d${i}-`, 10), 'crashed', Date.now() - 1000))
+  for (const b of leftOver) await store.create(b)
+  // 10 sends a second, half of a 4 s lease: 20 emails, so 2 or 3 batches of 10 out of 10.
+  const { w } = worker(t, store, 10, 4000, 2000)
+  await w.scan()
+  const mine = (await Promise.all(leftOver.map(async b => (await store.read(b.id))?.batch.owner))).filter(o => o === 'me').length
+  t.ok(mine >= 2 && mine <= 3, `claimed ${mine} of 10`)
+})
