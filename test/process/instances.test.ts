@@ -16,6 +16,9 @@ import { throttledSes } from './ses-throttle.ts'
 
 const SERVER_ENTRY = serverEntry()
 const SAMPLE = await readFile(new URL('../../scripts/sample-whitepaper.pdf', import.meta.url))
+// Three servers, a burst and a 900-email drain at 100/s: about a minute on a quiet 2-CPU machine, more under load.
+t.setTimeout(240_000)
+
 const SIGNUPS = 300
 const BACKLOG = 600
 const BACKLOG_BATCH = 20
