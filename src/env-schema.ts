@@ -57,7 +57,7 @@ export const EnvSchema = Type.Object({
   SEND_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 200, default: 16, description: 'SES calls in flight at once per instance (the rate limit still applies)' }),
   SEND_MAX_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 50, default: 8, description: 'attempts per email on throttling, 5xx or network errors before giving up' }),
   OUTBOX_LEASE_SECONDS: Type.Number({ minimum: 1, maximum: 3600, default: 30, description: 'how long an instance owns an outbox batch before others may claim it' }),
-  OUTBOX_SCAN_SECONDS: Type.Number({ minimum: 0.1, maximum: 3600, default: 5, description: 'how often the outbox is scanned for batches whose lease ran out' }),
+  OUTBOX_SCAN_SECONDS: Type.Number({ minimum: 0.1, maximum: 3600, default: 5, description: 'how often the outbox is scanned for batches whose lease ran out; a sender also renews the leases of the batches it holds then, so keep it under a third of OUTBOX_LEASE_SECONDS' }),
   SHUTDOWN_GRACE_SECONDS: Type.Number({ minimum: 0, maximum: 600, default: 10, description: 'on SIGTERM: time for in-flight requests and sends to finish' }),
   INSTANCE_NAME: Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$', default: 'leadlink', description: 'prefix of this instance\'s id in outbox leases and logs' }),
   CATALOG_REFRESH_SECONDS: Seconds(30, 'how often running instances re-read the current whitepaper', 3600),
