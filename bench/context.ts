@@ -4,8 +4,10 @@ import { join } from 'node:path'
 import type { StandInProcess, Servers } from './servers.ts'
 import type { Log } from './stats.ts'
 
-export const SECTIONS = ['startup', 'mint', 'states', 'burst', 'subscribe'] as const
+export const SECTIONS = ['startup', 'mint', 'states', 'burst', 'subscribe', 'signups'] as const
 export type Section = typeof SECTIONS[number]
+/** What --only all runs: signups takes minutes (it seeds and reads 100,000 records), so it is asked for by name. */
+export const DEFAULT_SECTIONS: readonly Section[] = SECTIONS.filter(s => s !== 'signups')
 
 export interface BenchOptions {
   sections: Section[]
@@ -19,6 +21,8 @@ export interface BenchOptions {
   bursts: number
   mintRuns: number
   mintWarmup: number
+  /** subscriber records the signups section seeds */
+  records: number
   /** seconds the whole run may take when extra bursts or rounds replace disturbed ones */
   budget: number
   profile: boolean

@@ -10,11 +10,12 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { runBurst, summariseBurst, type BurstResult } from './burst.ts'
-import { profileDir, SECTIONS, type BenchContext, type BenchOptions, type Section } from './context.ts'
+import { DEFAULT_SECTIONS, profileDir, SECTIONS, type BenchContext, type BenchOptions, type Section } from './context.ts'
 import { runMint, summariseMint, type MintBench } from './mint.ts'
 import { installCleanup } from './processes.ts'
 import { printProfiles } from './profile-summary.ts'
 import { servers, startStandInProcess } from './servers.ts'
+import { runSignups, summariseSignups, type SignupsBench } from './signups-100k.ts'
 import { runStartup, summariseStartup, type StartupBench } from './startup.ts'
 import { runStates, summariseStates, type StatesResult } from './states.ts'
 import { fmt, log, row, type Log } from './stats.ts'
@@ -22,7 +23,8 @@ import { runSubscribe, summariseSubscribe, type SubscribeBench } from './subscri
 import { listTargets } from './targets.ts'
 
 export const USAGE = `usage: npm run bench -- [--startup-runs 9] [--rounds 3] [--duration 10] [--warmup 3]
-       [--connections 32] [--bursts 3] [--mint-runs 5] [--mint-warmup 20000] [--only all|startup,mint,states,burst,subscribe]
+       [--connections 32] [--bursts 3] [--mint-runs 5] [--mint-warmup 20000] [--only all|startup,mint,states,burst,subscribe,signups]
+       [--records 100000]
        [--leadlink dist/node/server.mjs] [--budget 230] [--profile] [--targets]
 --only      the sections to run, comma-separated (all: every one):
               startup    start-up time and memory against a bare Fastify app; leadlink as npm start runs it,
@@ -31,6 +33,9 @@ export const USAGE = `usage: npm run bench -- [--startup-runs 9] [--rounds 3] [-
               states     POST /subscribe's median time per address state (new, on file, cooling, capped, suppressed)
               burst      1,500 signups at 50 connections against an SES throttled at 100 sends/s
               subscribe  POST /subscribe throughput against a naive route
+              signups    (not in all: minutes) --records subscriber records in s3rver: export and
+                         /admin/signups.csv time against the floor and their peak RSS, the admin list's
+                         page time, the sender scan's S3 requests
 --bursts    signup bursts, each against a new server (the summary takes their medians)
 --budget    seconds the whole run may take when extra bursts or /subscribe rounds (as many as planned,
             at most) replace ones that other processes disturbed; the planned ones always run
@@ -65,6 +70,7 @@ function parseValidated (argv: string[]): Parsed {
       bursts: { type: 'string', default: '3' },
       'mint-runs': { type: 'string', default: '5' },
       'mint-warmup': { type: 'string', default: '20000' },
+      records: { type: 'string', default: '100000' },
       only: { type: 'string', default: 'all' },
       leadlink: { type: 'string', default: 'dist/node/server.mjs' },
       budget: { type: 'string', default: '230' },
@@ -75,7 +81,7 @@ function parseValidated (argv: string[]): Parsed {
   })
   if (values.help) return { kind: 'print', text: USAGE }
   if (values.targets) return { kind: 'print', text: `${listTargets().join('\n')}\n` }
-  const names = values.only === 'all' ? [...SECTIONS] : values.only.split(',').map(name => name.trim())
+  const names = values.only === 'all' ? [...DEFAULT_SECTIONS] : values.only.split(',').map(name => name.trim())
   const unknown = names.find(name => !(SECTIONS as readonly string[]).includes(name))
   if (unknown !== undefined) return { kind: 'error', text: `bench: unknown section "${unknown}" in --only (sections: ${SECTIONS.join(', ')}, or all)\n` }
   const numbers = {
@@ -87,6 +93,7 @@ function parseValidated (argv: string[]): Parsed {
     bursts: Number(values.bursts),
     mintRuns: Number(values['mint-runs']),
     mintWarmup: Number(values['mint-warmup']),
+    records: Number(values.records),
     budget: Number(values.budget)
   }
   const bad = Object.entries(numbers).find(([, n]) => !Number.isFinite(n) || n < 0)
@@ -100,6 +107,7 @@ interface Results {
   states?: StatesResult | undefined
   burst?: BurstResult[] | undefined
   subscribe?: SubscribeBench | undefined
+  signups?: SignupsBench | undefined
 }
 
 function printSummary (results: Results, opts: BenchOptions, seconds: number, out: Log): void {
@@ -110,6 +118,7 @@ function printSummary (results: Results, opts: BenchOptions, seconds: number, ou
   if (results.mint) summariseMint(results.mint, out)
   if (results.burst) summariseBurst(results.burst, out)
   if (results.states) summariseStates(results.states, out)
+  if (results.signups) summariseSignups(results.signups, out)
 }
 
 /** Runs the chosen sections; the in-process ones first, before any child exists. */
@@ -129,6 +138,7 @@ export async function runBench (opts: BenchOptions, out: Log = log): Promise<voi
   const results: Results = {}
   if (wants('mint')) results.mint = await runMint(ctx)
   if (wants('states')) results.states = await runStates(ctx)
+  if (wants('signups')) results.signups = await runSignups(ctx, opts.records)
   if (wants('startup') || wants('burst') || wants('subscribe')) {
     // What `npm start` runs is the build's output: build it, as `npm start` would (in the tree that
     // --leadlink points into).

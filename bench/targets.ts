@@ -106,6 +106,20 @@ export const TARGETS = {
     threshold: 0,
     unit: '',
     source: 'the core floor (as above): "every accepted signup emailed"'
+  },
+  signupsExportRatio: {
+    figure: 'signups section (--only signups): export or /admin/signups.csv time ÷ the floor (listing plus reading every record at the same concurrency, median of the runs around it)',
+    compare: '≤',
+    threshold: 2,
+    unit: '×',
+    source: 'issue 13 item 4: "finish within 2× of the floor (listing plus reading every record with the same concurrency, measured in the same run)"'
+  },
+  signupsRssMb: {
+    figure: 'signups section: peak RSS of the export process, and of the server that streamed /admin/signups.csv',
+    compare: '<',
+    threshold: 200,
+    unit: 'MB',
+    source: 'issue 13 item 4: "stream with bounded memory (RSS under 200 MB)"'
   }
 } as const satisfies Record<string, Target>
 
