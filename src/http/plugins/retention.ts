@@ -1,12 +1,12 @@
 // The retention sweep in the service (src/privacy/retention.ts): every RETENTION_SWEEP_SECONDS (0: off,
-// leaving `npm run signups -- sweep`), one bounded run; the lease lets one instance at a time sweep.
+// leaving `npm run signups -- sweep`), one bounded run; the lease lets one instance at a time sweep. It
+// erases through the rights plugin, the same erasure as /admin's and the self-service page's.
 import { randomBytes } from 'node:crypto'
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { systemClock } from '../../clock.ts'
 import { createRetentionSweep, type RetentionSweep } from '../../privacy/retention.ts'
 import { createJsonStore } from '../../storage/json-store.ts'
-import { createEraser } from '../../subscribers/erase.ts'
 import type { ServiceDeps } from './deps.ts'
 
 declare module 'fastify' {
@@ -17,15 +17,13 @@ declare module 'fastify' {
 }
 
 export default fp(async function retention (app: FastifyInstance, opts: { deps: ServiceDeps }) {
-  const { config, aws, subscribers: store } = app
-  const s3 = { s3: aws.s3, bucket: config.aws.s3.bucket }
-  const json = createJsonStore(s3)
+  const { config, aws, rights } = app
+  const json = createJsonStore({ s3: aws.s3, bucket: config.aws.s3.bucket })
   const now = opts.deps.now ?? systemClock
-  const eraser = createEraser({ ...s3, store, json, now })
   const log = app.log.child({ component: 'retention' })
   const sweep = createRetentionSweep({
     json,
-    erase: (target, options) => eraser.erase(target, options),
+    erase: (target, options) => rights.erase(target, options),
     rules: { pendingDays: config.privacy.pendingRetentionDays, unsubscribedDays: config.privacy.unsubscribedRetentionDays },
     owner: `${config.outbox.instanceName}-${randomBytes(4).toString('hex')}`,
     now,
@@ -52,4 +50,4 @@ export default fp(async function retention (app: FastifyInstance, opts: { deps: 
     clearInterval(timer)
     await running
   })
-}, { name: 'retention', dependencies: ['config', 'aws', 'subscribers'] })
+}, { name: 'retention', dependencies: ['config', 'aws', 'rights'] })

@@ -4,14 +4,15 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { systemClock } from '../../clock.ts'
 import { createJsonStore } from '../../storage/json-store.ts'
-import { createEraser, type EraseResult, type EraseTarget } from '../../subscribers/erase.ts'
+import { createEraser, type EraseOptions, type EraseResult, type EraseTarget } from '../../subscribers/erase.ts'
 import { type PersonalData, personalDataOf } from '../../subscribers/personal-data.ts'
 import type { ServiceDeps } from './deps.ts'
 
 export interface Rights {
   /** everything held, or null when nothing is (never on file, or only a tombstone) */
   show: (target: EraseTarget) => Promise<PersonalData | null>
-  erase: (target: EraseTarget) => Promise<EraseResult>
+  /** options.onlyIf: the retention sweep's re-check of the very record it replaces */
+  erase: (target: EraseTarget, options?: EraseOptions) => Promise<EraseResult>
 }
 
 declare module 'fastify' {
@@ -28,6 +29,6 @@ export default fp(async function rights (app: FastifyInstance, opts: { deps: Ser
   const eraser = createEraser({ ...s3, store, json, now })
   app.decorate('rights', {
     show: target => personalDataOf({ store, json, now }, 'key' in target ? { key: target.key } : { key: store.keyOf(target.address), address: target.address }),
-    erase: target => eraser.erase(target)
+    erase: (target, options) => eraser.erase(target, options)
   } satisfies Rights)
 }, { name: 'rights', dependencies: ['config', 'aws', 'subscribers'] })
