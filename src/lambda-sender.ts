@@ -124,7 +124,10 @@ export function createSenderHandler (env: Record<string, string | undefined>, de
       ready = undefined
       throw err
     })
-    return await send(await ready, event ?? {}, context ?? {})
+    const result = await send(await ready, event ?? {}, context ?? {})
+    // The environment is frozen after this: the funnel's timer would not store its counts.
+    await app?.funnel.flushIfDue().catch(() => {}) // a failed flush keeps its counts for the next one
+    return result
   }) as SenderHandler
   handler.close = async () => { await app?.close() }
   return handler

@@ -63,7 +63,11 @@ export function createLambdaHandler (env: Record<string, string | undefined>, de
       ready = undefined
       throw err
     })
-    return await (await ready)(event, context ?? {})
+    const result = await (await ready)(event, context ?? {})
+    // Lambda freezes the environment between invocations, so the funnel's flush timer never fires:
+    // store the counts before answering (at most once per FUNNEL_FLUSH_SECONDS).
+    await app?.funnel.flushIfDue().catch(() => {}) // a failed flush keeps its counts for the next one
+    return result
   }) as LambdaHandler
   handler.close = async () => { await app?.close() }
   return handler

@@ -4,7 +4,7 @@
 import t from 'tap'
 import { randomUUID } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3'
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3'
 import { buildApp } from '../../src/app.ts'
 import { createLambdaHandler, handler, LambdaConfigError, type LambdaEvent, type LambdaResult } from '../../src/lambda.ts'
 import { createAddressKeys } from '../../src/subscribers/address.ts'
@@ -121,6 +121,12 @@ t.test('API Gateway v2 events: form post, JSON post, fresh-link redirect, one ap
   }), CONTEXT)
   t.equal(third.statusCode, 429)
   t.ok(Number(third.headers['retry-after']) > 0)
+
+  // 5. The funnel's counts are in the bucket without a timer (Lambda freezes the environment between
+  // invocations): the handler stored them before answering.
+  const funnelObjects = await s3.send(new ListObjectsV2Command({ Bucket: env.S3_BUCKET, Prefix: 'funnel/' }))
+  const bodies = await Promise.all((funnelObjects.Contents ?? []).map(async o => await (await s3.send(new GetObjectCommand({ Bucket: env.S3_BUCKET, Key: o.Key }))).Body!.transformToString()))
+  t.match(bodies.join('\n'), /"submissions":\s*[1-9]/, 'funnel counts stored by the invocations themselves')
 })
 
 t.test('no local mode on Lambda: a clear error, on every invocation', async t => {
