@@ -17,7 +17,9 @@ const stack = await startEmulators(t, { ADMIN_TOKEN: TOKEN })
 const app = await buildApp(stack.config, { clientOptions: { credentials: stack.credentials } }, { logger: false })
 t.teardown(() => app.close())
 const first = await app.catalog.publish({ bytes: sample, filename: 'guide.pdf', title: 'First Edition' })
-const second = await app.catalog.publish({ bytes: sample, filename: 'guide.pdf', title: 'Second <Edition> & "more"' })
+// Bytes of its own: a version id is the second and the bytes' hash, so the same bytes published again in
+// the same second would be the first edition's id (a 409 for its other title).
+const second = await app.catalog.publish({ bytes: Buffer.concat([sample, Buffer.from('\n% 2nd edition\n')]), filename: 'guide.pdf', title: 'Second <Edition> & "more"' })
 const q3 = await app.catalog.publish({ slug: 'q3', bytes: sample, filename: 'q3.pdf', title: 'Q3 <Report>' })
 
 const now = Date.now()
