@@ -44,8 +44,9 @@ export const PER_BATCH = {
 export const CHECKPOINTS_PER_EMAIL = {
   /** a new SES account's 14 emails/s: one about every 3 to 4 emails */
   slow: { rate: 14, table: 0.33, min: 0.2, max: 0.5 },
-  /** SES at 200/s: one per 20 outcomes */
-  fast: { rate: 200, table: 0.06, min: 0.04, max: 0.1 },
+  /** SES at 200/s: one per 20 outcomes, plus the outcomes of a batch waiting behind another, written within
+   * 250 ms (more of those when the machine is slow: 0.1 to 0.16 measured on the 2-CPU machine) */
+  fast: { rate: 200, table: 0.1, min: 0.04, max: 0.25 },
   /** a lone signup: 0, or 1 when its send took over 250 ms (worst case in the table) */
   lone: { table: 1, min: 0, max: 1 }
 }
@@ -53,7 +54,7 @@ export const CHECKPOINTS_PER_EMAIL = {
 /** Bytes, rounded from what the test measures (it checks they stay within 25 %). */
 export const BYTES = {
   /** SendEmail request body with SES_TEMPLATES=on (template data, headers, addresses) */
-  sendEmailTemplated: 3640,
+  sendEmailTemplated: 4120,
   /** the subscriber record as stored after one signup */
   subscriberRecord: 670,
   /** a delivery-log line per email (kept; see README "Bucket" for the retention rule) */
