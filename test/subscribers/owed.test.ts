@@ -22,6 +22,7 @@ function memoryStore (initial?: SubscriberRecord) {
   let n = 0
   const counts = { gets: 0, writes: 0 }
   const store = {
+    keyOf: () => 'test-key',
     async get () { counts.gets++; return stored && structuredClone(stored) },
     async create (r: SubscriberRecord) {
       if (stored) throw new WriteConflict('test-key')
