@@ -24,6 +24,8 @@ const { app, base } = site
 const first = await app.catalog.read('default')
 // Other bytes than the first edition's: a version id is the second and the bytes' hash, and startSite
 // published the sample within the same second.
+// And a second later: versions of one second sort by their hash, and the report lists them oldest first.
+await new Promise(resolve => setTimeout(resolve, 1005 - Date.now() % 1000))
 const second = await app.catalog.publish({ bytes: Buffer.concat([SAMPLE, Buffer.from('\n% 2nd edition\n')]), filename: 'guide-2.pdf', title: 'The Guide to Presigned Links, 2nd edition' })
 await app.catalog.publish({ slug: 'pricing', bytes: SAMPLE, filename: 'pricing.pdf', title: 'Pricing <S3> & "egress"' })
 

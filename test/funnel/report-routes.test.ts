@@ -19,6 +19,8 @@ t.teardown(() => app.close())
 const first = await app.catalog.publish({ bytes: sample, filename: 'guide.pdf', title: 'First Edition' })
 // Bytes of its own: a version id is the second and the bytes' hash, so the same bytes published again in
 // the same second would be the first edition's id (a 409 for its other title).
+// And a second later: versions of one second sort by their hash, and the report lists them oldest first.
+await new Promise(resolve => setTimeout(resolve, 1005 - Date.now() % 1000))
 const second = await app.catalog.publish({ bytes: Buffer.concat([sample, Buffer.from('\n% 2nd edition\n')]), filename: 'guide.pdf', title: 'Second <Edition> & "more"' })
 const q3 = await app.catalog.publish({ slug: 'q3', bytes: sample, filename: 'q3.pdf', title: 'Q3 <Report>' })
 
