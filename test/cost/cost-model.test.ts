@@ -88,7 +88,7 @@ t.test('a lone signup: its own batch (the worst case)', async t => {
     t.equal(tally(mine, 'PutObject', 'outbox'), PER_BATCH.create)
     t.equal(tally(mine, 'PutObject', 'deliveryLog'), PER_BATCH.deliveryLog)
     t.equal(tally(mine, 'DeleteObject', 'outbox'), PER_BATCH.delete)
-    // One outcome: a checkpoint only if the send took longer than 250 ms.
+    // One outcome: a checkpoint only if the send took longer than 100 ms.
     const checkpoints = tally(mine, 'PutObject', 'checkpoint')
     t.ok(checkpoints >= CHECKPOINTS_PER_EMAIL.lone.min && checkpoints <= CHECKPOINTS_PER_EMAIL.lone.max, 'at most one checkpoint')
     t.same(mine.filter(c => !['subscriber', 'outbox', 'checkpoint', 'deliveryLog', 'ses'].includes(c.purpose)).map(c => `${c.command} ${c.purpose}`), [], 'nothing else (the pointer is cached)')
