@@ -144,6 +144,8 @@ function nest (env: Env, lists: { tokenSecrets: string[], formOrigins: string[],
     http: {
       port: env.PORT,
       host: env.HOST,
+      /** sockets sharing PORT (src/http/listen.ts) */
+      listenSockets: env.LISTEN_SOCKETS,
       /** PUBLIC_URL without a trailing slash (outside production it defaults to http://localhost:PORT) */
       publicUrl,
       bodyLimitBytes: env.BODY_LIMIT_BYTES,

@@ -15,6 +15,7 @@ export const EnvSchema = Type.Object({
   NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('production'), Type.Literal('test')], { default: 'development', description: 'production forbids local mode and requires every AWS setting' }),
   PORT: Port(3000, 'HTTP port'),
   HOST: Type.String({ minLength: 1, default: '127.0.0.1', description: 'interface to listen on (0.0.0.0 in a container)' }),
+  LISTEN_SOCKETS: Type.Integer({ minimum: 1, maximum: 64, default: 16, description: 'sockets listening on PORT together (SO_REUSEPORT on Linux): Node accepts one new connection per socket per event-loop turn, so a burst of new visitors is accepted at once; 1 is one plain socket' }),
   PUBLIC_URL: Type.Optional(Type.String({ pattern: '^https?://', description: 'base URL used in emails; required in production' })),
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info', description: 'pino log level' }),
   AWS_REGION: Type.String({ minLength: 1, default: 'us-east-1', description: 'region of the bucket and of SES' }),

@@ -3,6 +3,7 @@ import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.ts'
 import { ConfigError, loadConfig, type Config } from './config.ts'
 import type { LocalStack } from './local/stack.ts'
+import { listen } from './http/listen.ts'
 import { MetricsPortInUse, startMetricsServer, type MetricsServer } from './http/metrics-server.ts'
 import { DEFAULT_SLUG } from './whitepapers/keys.ts'
 
@@ -65,7 +66,7 @@ async function main (): Promise<void> {
     }
   }
 
-  const address = await app.listen({ port: config.http.port, host: config.http.host })
+  const { address } = await listen(app, { port: config.http.port, host: config.http.host, sockets: config.http.listenSockets })
   // Prometheus scrapes a listener of its own (loopback by default): the public port has no /metrics.
   if (config.metrics.enabled && config.metrics.port !== 0) {
     metricsServer = await startMetricsServer({ registry: app.appMetrics.registry, host: config.metrics.host, port: config.metrics.port, log: app.log })
