@@ -2,9 +2,10 @@
 // safety net) invoke it, and it sends what the outbox owes through the worker's one-shot drain,
 // stopping before the invocation's time runs out. Event shape:
 // https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html
-import { buildApp, type App, type ServiceDeps } from './app.ts'
+import type { App, ServiceDeps } from './app.ts'
 import { systemClock } from './clock.ts'
-import { assertNotLocal, lambdaConfig } from './lambda-config.ts'
+import { lambdaConfig } from './lambda-config.ts'
+import { lambdaApp } from './lambda-start.ts'
 import { batchIdOf } from './outbox/store.ts'
 import type { DrainResult } from './outbox/worker.ts'
 
@@ -71,21 +72,7 @@ export function createSenderHandler (env: Record<string, string | undefined>, de
   // invocation drains and returns.
   const config = { ...loaded, outbox: { ...loaded.outbox, sender: false } }
   const clock = deps.now ?? systemClock
-  let app: App | undefined
-  let ready: Promise<App> | undefined
-
-  async function start (): Promise<App> {
-    assertNotLocal(config)
-    const built = await buildApp(config, deps)
-    try {
-      await built.ready()
-    } catch (err) {
-      await built.close()
-      throw err
-    }
-    app = built
-    return built
-  }
+  const lambda = lambdaApp(config, deps, built => built)
 
   async function send (built: App, event: SenderEvent, context: SenderContext): Promise<SenderResult> {
     // S3 sends this when the notification is configured: nothing to do.
@@ -118,18 +105,8 @@ export function createSenderHandler (env: Record<string, string | undefined>, de
     return total
   }
 
-  const handler = (async (event, context) => {
-    ready ??= start().catch(err => {
-      // A failed start is retried by the next invocation instead of poisoning the environment.
-      ready = undefined
-      throw err
-    })
-    const result = await send(await ready, event ?? {}, context ?? {})
-    // The environment is frozen after this: the funnel's timer would not store its counts.
-    await app?.funnel.flushIfDue().catch(() => {}) // a failed flush keeps its counts for the next one
-    return result
-  }) as SenderHandler
-  handler.close = async () => { await app?.close() }
+  const handler = (async (event, context) => await lambda.invoke(async built => await send(built, event ?? {}, context ?? {}))) as SenderHandler
+  handler.close = lambda.close
   return handler
 }
 

@@ -4,9 +4,9 @@
 // (a function has no port to scrape): set METRICS_TOKEN to read /metrics through the API with a bearer
 // token (each read sees one execution environment's counters), or use CloudWatch's Lambda metrics.
 import awsLambdaFastify from '@fastify/aws-lambda'
-import { buildApp, type App } from './app.ts'
 import type { ServiceDeps } from './app.ts'
-import { assertNotLocal, lambdaConfig } from './lambda-config.ts'
+import { lambdaConfig } from './lambda-config.ts'
+import { lambdaApp } from './lambda-start.ts'
 
 export { LambdaConfigError } from './lambda-config.ts'
 // The sender (S3 event notifications for outbox/, an EventBridge schedule) ships in the same bundle.
@@ -39,37 +39,10 @@ export function createLambdaHandler (env: Record<string, string | undefined>, de
   // A ConfigError names every bad setting. `handler` creates this on its first invocation, so the
   // error fails that invocation (and is in its log) rather than the module import.
   const config = lambdaConfig(env)
-  let app: App | undefined
-  let ready: Promise<Proxy> | undefined
-
-  async function start (): Promise<Proxy> {
-    assertNotLocal(config)
-    const built = await buildApp(config, deps)
-    // Binary bodies would need base64; every response here is text (pages, JSON, redirects).
-    const proxy = awsLambdaFastify(built, { decorateRequest: false }) as unknown as Proxy
-    try {
-      await built.ready()
-    } catch (err) {
-      await built.close()
-      throw err
-    }
-    app = built
-    return proxy
-  }
-
-  const handler = (async (event, context) => {
-    ready ??= start().catch(err => {
-      // A failed start is retried by the next invocation instead of poisoning the environment.
-      ready = undefined
-      throw err
-    })
-    const result = await (await ready)(event, context ?? {})
-    // Lambda freezes the environment between invocations, so the funnel's flush timer never fires:
-    // store the counts before answering (at most once per FUNNEL_FLUSH_SECONDS).
-    await app?.funnel.flushIfDue().catch(() => {}) // a failed flush keeps its counts for the next one
-    return result
-  }) as LambdaHandler
-  handler.close = async () => { await app?.close() }
+  // Binary bodies would need base64; every response here is text (pages, JSON, redirects).
+  const lambda = lambdaApp(config, deps, built => awsLambdaFastify(built, { decorateRequest: false }) as unknown as Proxy)
+  const handler = (async (event, context) => await lambda.invoke(async proxy => await proxy(event, context ?? {}))) as LambdaHandler
+  handler.close = lambda.close
   return handler
 }
 

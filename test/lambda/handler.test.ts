@@ -3,17 +3,14 @@
 // no local mode on Lambda.
 import t from 'tap'
 import { randomUUID } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3'
-import { buildApp } from '../../src/app.ts'
 import { createLambdaHandler, handler, LambdaConfigError, type LambdaEvent, type LambdaResult } from '../../src/lambda.ts'
 import { createAddressKeys } from '../../src/subscribers/address.ts'
 import type { SubscriberRecord } from '../../src/subscribers/store.ts'
-import { eventually, isolateNetwork, sentEmails, startEmulators } from '../helper.ts'
+import { eventually, sentEmails, startEmulators } from '../helper.ts'
 import { childEnv, runNode } from '../process/child.ts'
+import { lambdaEnv, SAMPLE, startWithWhitepaper } from './env.ts'
 
-const SAMPLE = await readFile(new URL('../../scripts/sample-whitepaper.pdf', import.meta.url))
-const PUBLIC_URL = 'https://whitepapers.example.com'
 
 interface HttpRequest { method: string, path: string, query?: string, headers?: Record<string, string>, body?: string, base64?: boolean, sourceIp?: string }
 
@@ -47,29 +44,10 @@ function httpApiEvent (req: HttpRequest): LambdaEvent {
 const CONTEXT = { functionName: 'leadlink', awsRequestId: 'test', getRemainingTimeInMillis: () => 29_000 }
 
 t.test('API Gateway v2 events: form post, JSON post, fresh-link redirect, one app per environment', async t => {
-  isolateNetwork(t)
-  const stack = await startEmulators(t, { CATALOG_REFRESH_SECONDS: '0' })
-  const publisher = await buildApp(stack.config, { clientOptions: { credentials: stack.credentials } }, { logger: false })
-  await publisher.catalog.publish({ bytes: SAMPLE, filename: 'Guide.pdf', title: 'The Guide' })
-  await publisher.close()
+  const stack = await startWithWhitepaper(t)
 
-  const env = {
-    NODE_ENV: 'production',
-    LOG_LEVEL: 'silent',
-    S3_BUCKET: stack.config.aws.s3.bucket,
-    S3_ENDPOINT: stack.config.aws.s3.endpoint,
-    S3_FORCE_PATH_STYLE: 'true',
-    SES_ENDPOINT: stack.config.aws.ses.endpoint,
-    SES_FROM: 'Leadlink <hello@leadlink.test>',
-    PUBLIC_URL,
-    TOKEN_SECRET: 'lambda-token-secret-0123456789abcdef0123456789',
-    ADDRESS_KEY: 'lambda-address-key-0123456789abcdef0123456789',
-    CATALOG_REFRESH_SECONDS: '0',
-    RATE_LIMIT_PER_IP_PER_MINUTE: '2',
-    // These requests are hand-made, not typed into the page: the bot checks are not the subject here.
-    BOT_MIN_FILL_SECONDS: '0',
-    ADDRESS_COOLDOWN_SECONDS: '0'
-  }
+  // This function sends too (SENDER on), and its per-IP limit is the subject of step 4.
+  const env = lambdaEnv(stack, { SENDER: 'on', CATALOG_REFRESH_SECONDS: '0', RATE_LIMIT_PER_IP_PER_MINUTE: '2' })
   const lambda = createLambdaHandler(env, { clientOptions: { credentials: stack.credentials } })
   t.teardown(() => lambda.close())
   const s3 = new S3Client({ region: 'us-east-1', endpoint: stack.config.aws.s3.endpoint, forcePathStyle: true, credentials: stack.credentials })
@@ -159,20 +137,7 @@ t.test('lambda.mjs, the file the Lambda runtime loads ("lambda.handler"): the bu
     httpApiEvent({ method: 'POST', path: '/subscribe', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: '{"email":"nope"}' })
   ]
   const run = await runNode(t, ['--input-type=module', '-e', script], childEnv({
-    NODE_ENV: 'production',
-    LOG_LEVEL: 'silent',
-    S3_BUCKET: stack.config.aws.s3.bucket,
-    S3_ENDPOINT: stack.config.aws.s3.endpoint ?? '',
-    S3_FORCE_PATH_STYLE: 'true',
-    SES_ENDPOINT: stack.config.aws.ses.endpoint ?? '',
-    SES_FROM: 'Leadlink <hello@leadlink.test>',
-    PUBLIC_URL,
-    TOKEN_SECRET: 'lambda-token-secret-0123456789abcdef0123456789',
-    ADDRESS_KEY: 'lambda-address-key-0123456789abcdef0123456789',
-    SENDER: 'off',
-    // A hand-made request, not the page's form: the bot checks (which answer bots 202) are not the subject.
-    BOT_MIN_FILL_SECONDS: '0',
-    AWS_REGION: 'us-east-1',
+    ...lambdaEnv(stack),
     AWS_ACCESS_KEY_ID: stack.credentials.accessKeyId,
     AWS_SECRET_ACCESS_KEY: stack.credentials.secretAccessKey,
     EVENTS: JSON.stringify(events)

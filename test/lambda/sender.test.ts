@@ -3,39 +3,13 @@
 // finished batches are harmless, and a deadline mid-batch leaves the rest to the next invocation.
 import t from 'tap'
 import { randomUUID } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3'
-import { buildApp } from '../../src/app.ts'
 import { createLambdaHandler, createSenderHandler, type LambdaEvent } from '../../src/lambda.ts'
 import { batchIdsOf, STOP_BEFORE_END_MS, type SenderEvent } from '../../src/lambda-sender.ts'
 import { createOutboxStore, newBatchId, type OutboxBatch } from '../../src/outbox/store.ts'
-import { isolateNetwork, sentEmails, startEmulators, type Emulators, type Teardown } from '../helper.ts'
+import { sentEmails, startEmulators, type Teardown } from '../helper.ts'
 import { childEnv, runNode } from '../process/child.ts'
-
-const SAMPLE = await readFile(new URL('../../scripts/sample-whitepaper.pdf', import.meta.url))
-
-function lambdaEnv (stack: Emulators, overrides: Record<string, string> = {}): Record<string, string> {
-  return {
-    NODE_ENV: 'production',
-    LOG_LEVEL: 'silent',
-    AWS_REGION: 'us-east-1',
-    S3_BUCKET: stack.config.aws.s3.bucket,
-    S3_ENDPOINT: stack.config.aws.s3.endpoint ?? '',
-    S3_FORCE_PATH_STYLE: 'true',
-    SES_ENDPOINT: stack.config.aws.ses.endpoint ?? '',
-    SES_FROM: 'Leadlink <hello@leadlink.test>',
-    PUBLIC_URL: 'https://whitepapers.example.com',
-    TOKEN_SECRET: 'lambda-token-secret-0123456789abcdef0123456789',
-    ADDRESS_KEY: 'lambda-address-key-0123456789abcdef0123456789',
-    // Both functions share one environment; the HTTP one only accepts.
-    SENDER: 'off',
-    SES_MAX_SEND_RATE: '50',
-    RATE_LIMIT_PER_IP_PER_MINUTE: '0',
-    BOT_MIN_FILL_SECONDS: '0',
-    ADDRESS_COOLDOWN_SECONDS: '0',
-    ...overrides
-  }
-}
+import { lambdaEnv, startWithWhitepaper } from './env.ts'
 
 /** A JSON POST /subscribe as API Gateway (HTTP API, payload 2.0) hands it to the HTTP function. */
 function subscribeEvent (email: string): LambdaEvent {
@@ -88,11 +62,7 @@ function s3Event (bucket: string, objects: Array<{ key: string, size: number, eT
 }
 
 async function setUp (t: Teardown, overrides: Record<string, string> = {}) {
-  isolateNetwork(t)
-  const stack = await startEmulators(t, { CATALOG_REFRESH_SECONDS: '0' })
-  const publisher = await buildApp(stack.config, { clientOptions: { credentials: stack.credentials } }, { logger: false })
-  await publisher.catalog.publish({ bytes: SAMPLE, filename: 'Guide.pdf', title: 'The Guide' })
-  await publisher.close()
+  const stack = await startWithWhitepaper(t)
   const deps = { clientOptions: { credentials: stack.credentials } }
   const http = createLambdaHandler(lambdaEnv(stack), deps)
   t.teardown(() => http.close())
