@@ -1,7 +1,17 @@
 // What the outbox worker asks of the rest of the service (its ports) and what it tells it (events).
 // The implementations live with their features: deliver in src/delivery/compose.ts, isOwed and
-// recordFailure in src/subscribers/owed.ts; src/http/plugins/outbox.ts joins them.
+// recordFailure in src/subscribers/owed.ts, the pace in src/outbox/rate.ts; src/http/plugins/outbox.ts joins them.
 import type { OutboxItem, SendResult } from './store.ts'
+
+/** What the outbox worker needs from its pacing (rate.ts's SharedPace; tests use a bare TokenBucket). */
+export interface SendPacing {
+  /** emails per second allowed now */
+  readonly rate: number
+  /** Resolves when one send may start. */
+  take: (signal?: AbortSignal) => Promise<void>
+  /** SES answered a throttling error: slow down. */
+  throttled: () => void
+}
 
 /**
  * What the worker asks of the rest of the service. `Known` is whatever the signup handed over with

@@ -3,7 +3,7 @@
 // next item is far off (what a crash would send again).
 import t from 'tap'
 import { createLeases } from '../../src/outbox/leases.ts'
-import { TokenBucket } from '../../src/outbox/rate.ts'
+import { TokenBucket } from '../../src/outbox/token-bucket.ts'
 import { newBatchId, type OutboxBatch, type OutboxItem, type OutboxStore } from '../../src/outbox/store.ts'
 import { createOutboxWorker } from '../../src/outbox/worker.ts'
 import { WriteConflict } from '../../src/storage/json-store.ts'

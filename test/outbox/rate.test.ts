@@ -1,7 +1,8 @@
 // Sharing the SES account's rate, on a simulated clock: the share rule, AIMD back-off, and a fleet that
 // grows, loses a sender to SIGKILL and one to a graceful stop, against an SES strict about its rate.
 import t from 'tap'
-import { CUT_COOLDOWN_MS, FLEET_HEADROOM, type FleetView, SharedPace, shareOf, TokenBucket } from '../../src/outbox/rate.ts'
+import { CUT_COOLDOWN_MS, FLEET_HEADROOM, type FleetView, SharedPace, shareOf } from '../../src/outbox/rate.ts'
+import { TokenBucket } from '../../src/outbox/token-bucket.ts'
 import { createSenders, LIVE_PERIODS } from '../../src/outbox/senders.ts'
 import type { Listed } from '../../src/storage/json-store.ts'
 

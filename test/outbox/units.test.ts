@@ -1,6 +1,6 @@
 // Outbox building blocks: group commit, the token bucket, and the SES error classification.
 import t from 'tap'
-import { TokenBucket } from '../../src/outbox/rate.ts'
+import { TokenBucket } from '../../src/outbox/token-bucket.ts'
 import { classifySendError } from '../../src/outbox/ses-errors.ts'
 import { createOutboxWriter } from '../../src/outbox/writer.ts'
 import { batchTime, newBatchId, type OutboxBatch, type OutboxItem, type OutboxStore } from '../../src/outbox/store.ts'

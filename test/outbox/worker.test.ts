@@ -3,7 +3,7 @@
 import t from 'tap'
 import { createLeases } from '../../src/outbox/leases.ts'
 import type { OutboxPorts } from '../../src/outbox/ports.ts'
-import { TokenBucket } from '../../src/outbox/rate.ts'
+import { TokenBucket } from '../../src/outbox/token-bucket.ts'
 import { DeliveryFailure } from '../../src/outbox/ses-errors.ts'
 import { newBatchId, type OutboxBatch, type OutboxItem, type OutboxStore, type SendResult } from '../../src/outbox/store.ts'
 import { createOutboxWorker } from '../../src/outbox/worker.ts'
