@@ -13,22 +13,9 @@
     const csrf = form?.dataset.csrf
     if (!form || !target || !status || !csrf) continue
 
-    function say (message, isError) {
-      status.textContent = message
-      status.className = isError ? 'field-error' : ''
-    }
-
-    async function api (url, body) {
-      const res = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json', 'x-csrf-token': csrf },
-        body: JSON.stringify(body),
-        credentials: 'same-origin'
-      })
-      const data = await res.json().catch(() => ({}))
-      if (!res.ok) throw new Error(data.message || ('The server answered ' + res.status + '.'))
-      return data
-    }
+    // From public/admin.js, which the layout loads before this script.
+    const say = (message, isError) => window.leadlinkAdmin.say(status, message, isError)
+    const api = (url, body) => window.leadlinkAdmin.api(url, body, csrf)
 
     async function postToS3 (ticket, file) {
       const data = new FormData()

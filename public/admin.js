@@ -1,7 +1,31 @@
-// leadlink admin: uploads a whitepaper PDF from the browser straight to S3 through a presigned POST,
-// with a progress bar, then asks the server to check it. No inline script: served as a file so the
-// admin pages run under a CSP with script-src 'self'.
+// leadlink admin: what every admin page's script shares (the layout loads this one on each page), and
+// the whitepaper upload: a PDF from the browser straight to S3 through a presigned POST, with a progress
+// bar, then checked by the server. No inline script: served as a file so the admin pages run under a
+// CSP with script-src 'self'.
 'use strict'
+
+// For the scripts a page adds after this one (public/admin-brand.js): the layout puts this file first, in
+// <head>, and deferred scripts run in document order.
+window.leadlinkAdmin = {
+  /** POSTs `body` as JSON with the session's CSRF token; resolves to the JSON answer, rejects with its message. */
+  async api (url, body, csrf) {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json', 'x-csrf-token': csrf },
+      body: JSON.stringify(body),
+      credentials: 'same-origin'
+    })
+    const data = await res.json().catch(() => ({}))
+    if (!res.ok) throw new Error(data.message || ('The server answered ' + res.status + '.'))
+    return data
+  },
+
+  /** Shows `message` in the `status` element, in the field-error style when it is an error. */
+  say (status, message, isError) {
+    status.textContent = message
+    status.className = isError ? 'field-error' : ''
+  }
+}
 
 ;(() => {
   const form = document.getElementById('upload-form')
@@ -14,27 +38,13 @@
   const csrf = form.dataset.csrf
   const maxBytes = Number(form.dataset.maxBytes)
 
-  function say (message, isError) {
-    status.textContent = message
-    status.className = isError ? 'field-error' : ''
-  }
+  const say = (message, isError) => window.leadlinkAdmin.say(status, message, isError)
+  const api = (url, body) => window.leadlinkAdmin.api(url, body, csrf)
 
   function formatBytes (n) {
     if (n < 1024) return n + ' bytes'
     if (n < 1024 * 1024) return Math.round(n / 1024) + ' KB'
     return (n / 1024 / 1024).toFixed(1) + ' MB'
-  }
-
-  async function api (url, body) {
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json', 'x-csrf-token': csrf },
-      body: JSON.stringify(body),
-      credentials: 'same-origin'
-    })
-    const data = await res.json().catch(() => ({}))
-    if (!res.ok) throw new Error(data.message || ('The server answered ' + res.status + '.'))
-    return data
   }
 
   // XMLHttpRequest rather than fetch: only it reports upload progress.
