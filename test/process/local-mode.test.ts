@@ -173,3 +173,24 @@ t.test('a port already in use is named in one clear line, not a stack trace', as
   t.match(run.stderr, 'LOCAL_S3_PORT')
   t.notMatch(run.stderr, /\n\s+at /, 'no stack trace')
 })
+
+t.test('PORT is 16 listening sockets (LISTEN_SOCKETS), and a second leadlink on it is refused, not handed part of the traffic', { skip: process.platform !== 'linux' && '/proc/net/tcp is Linux' }, async t => {
+  const [port, s3Port, sesPort, s3Port2, sesPort2] = await freePorts(5)
+  const env = (s3: number, ses: number) => childEnv({
+    NODE_ENV: 'development',
+    PORT: String(port),
+    LOCAL_S3_PORT: String(s3),
+    LOCAL_SES_PORT: String(ses)
+  })
+  const first = await startServer(t, { ...env(s3Port, sesPort), LOCAL_DATA_DIR: await tempDir(t) })
+  const local = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`
+  const listening = (await readFile('/proc/net/tcp', 'utf8')).split('\n').map(line => line.trim().split(/\s+/))
+    .filter(cols => cols[1] === local && cols[3] === '0A').length
+  t.equal(listening, 16, 'the kernel lists 16 sockets listening on PORT')
+
+  const second = await runNode(t, [SERVER_ENTRY], { ...env(s3Port2, sesPort2), LOCAL_DATA_DIR: await tempDir(t) })
+  t.equal(second.code, 1)
+  t.match(second.stderr, `leadlink: port ${port} is already in use.`)
+  t.equal((await fetch(new URL('/healthz', first.landing))).status, 200, 'the first one still answers')
+  t.same(await first.proc.stop('SIGTERM'), { code: 0, signal: null })
+})
