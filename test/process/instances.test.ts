@@ -4,18 +4,15 @@
 // outbox also owes a backlog (a previous deployment's, its leases run out) so that the three are busy
 // at once and the account's rate is the limit, however slowly this machine takes signups.
 import t from 'tap'
-import { readFile } from 'node:fs/promises'
-import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3'
+import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3'
 import { buildApp } from '../../src/app.ts'
 import { reconfigure } from '../../src/config.ts'
 import { createOutboxStore, newBatchId, type OutboxBatch } from '../../src/outbox/store.ts'
-import { createCatalog } from '../../src/whitepapers/catalog.ts'
 import { eventually, sentEmails, startEmulators, type Emulators, type Teardown } from '../helper.ts'
-import { childEnv, freePorts, serverEntry, spawnNode, waitForOutput, type NodeProcess } from './child.ts'
+import { freePorts, type NodeProcess } from './child.ts'
+import { postSignup, publishSample, SERVER_ADDRESS_KEY, serverEnv, startServer } from './server.ts'
 import { throttledSes } from './ses-throttle.ts'
 
-const SERVER_ENTRY = serverEntry()
-const SAMPLE = await readFile(new URL('../../scripts/sample-whitepaper.pdf', import.meta.url))
 // Three servers, a burst and a 900-email drain at 100/s: about a minute on a quiet 2-CPU machine, more under load.
 t.setTimeout(240_000)
 
@@ -24,29 +21,12 @@ const BACKLOG = 600
 const BACKLOG_BATCH = 20
 const RATE = 100
 const CONNECTIONS = 24
-const ADDRESS_KEY = 'fleet-test-address-key-0123456789abcdef012345'
 
 interface Share { accountRate: number, senders: number, unseenBy: number, share: number }
 
-function serverEnv (stack: Emulators, sesUrl: string, port: number, name: string): Record<string, string> {
-  return childEnv({
-    NODE_ENV: 'production',
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    PUBLIC_URL: `http://127.0.0.1:${port}`,
-    S3_BUCKET: stack.config.aws.s3.bucket,
-    S3_ENDPOINT: stack.config.aws.s3.endpoint ?? '',
-    S3_FORCE_PATH_STYLE: 'true',
+function fleetEnv (stack: Emulators, sesUrl: string, port: number, name: string): Record<string, string> {
+  return serverEnv(stack, port, {
     SES_ENDPOINT: sesUrl,
-    SES_FROM: 'Leadlink <hello@leadlink.test>',
-    TOKEN_SECRET: 'fleet-test-secret-0123456789abcdef0123456789',
-    ADDRESS_KEY,
-    AWS_ACCESS_KEY_ID: 'S3RVER',
-    AWS_SECRET_ACCESS_KEY: 'S3RVER',
-    AWS_REGION: 'us-east-1',
-    RATE_LIMIT_PER_IP_PER_MINUTE: '0',
-    BOT_MIN_FILL_SECONDS: '0',
-    LOG_LEVEL: 'info',
     INSTANCE_NAME: name,
     // Short periods keep the test short: a heartbeat a second, so a killed sender ages out in 3-4 s, and
     // its batches are claimed 8 s after its last checkpoint. No SES_MAX_SEND_RATE: the account's rate.
@@ -63,31 +43,12 @@ function shares (proc: NodeProcess): Share[] {
 
 const sentBy = (proc: NodeProcess): number => proc.stdout().split('"msg":"email sent"').length - 1
 
-async function post (base: string, address: string): Promise<number> {
-  try {
-    const res = await fetch(`${base}/subscribe`, {
-      method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `email=${encodeURIComponent(address)}`
-    })
-    await res.arrayBuffer()
-    return res.status
-  } catch {
-    return 0
-  }
-}
-
-async function startServer (t: Teardown, env: Record<string, string>) {
-  const proc = spawnNode(t, [SERVER_ENTRY], env)
-  // Three start at once on a small machine: allow for it.
-  const match = await waitForOutput(proc, /"msg":"Server listening at (http:\/\/127\.0\.0\.1:\d+)"/, 60_000)
-  return { proc, base: match[1] as string }
-}
-
 /**
  * What a previous deployment left owed: the records now; `queue` then writes the batches, their leases
  * run out, one by one while the three scan, so that each claims some.
  */
 async function backlog (t: Teardown, stack: Emulators, s3: S3Client) {
-  const app = await buildApp(reconfigure(stack.config, { ADDRESS_KEY, SENDER: 'off' }), { clientOptions: { credentials: stack.credentials } }, { logger: false })
+  const app = await buildApp(reconfigure(stack.config, { ADDRESS_KEY: SERVER_ADDRESS_KEY, SENDER: 'off' }), { clientOptions: { credentials: stack.credentials } }, { logger: false })
   t.teardown(() => app.close())
   const outbox = createOutboxStore({ s3, bucket: stack.config.aws.s3.bucket })
   const at = Date.now() - 60_000
@@ -116,13 +77,12 @@ async function queue (outbox: ReturnType<typeof createOutboxStore>, addresses: s
 t.test(`three instances share one SES account at ${RATE}/s by themselves; one SIGKILLed mid-burst`, async t => {
   const stack = await startEmulators(t)
   const bucket = stack.config.aws.s3.bucket
-  const s3 = new S3Client({ region: 'us-east-1', endpoint: stack.config.aws.s3.endpoint, forcePathStyle: true, credentials: stack.credentials })
-  t.teardown(() => s3.destroy())
-  await createCatalog({ s3, bucket, refreshMs: 0 }).publish({ bytes: SAMPLE, filename: 'Guide.pdf', title: 'The Guide' })
+  const s3 = await publishSample(t, stack)
   const ses = await throttledSes(t, stack.sesUrl, RATE)
   const owed = await backlog(t, stack, s3)
   const ports = await freePorts(3)
-  const servers = await Promise.all(ports.map((port, i) => startServer(t, serverEnv(stack, ses.url, port, `fleet${i}`))))
+  // Three start at once on a small machine: allow for it.
+  const servers = await Promise.all(ports.map((port, i) => startServer(t, fleetEnv(stack, ses.url, port, `fleet${i}`), 60_000)))
   const [doomed, ...survivors] = servers as [typeof servers[0], typeof servers[0], typeof servers[0]]
 
   // Started together: each learns the account's rate and, within a few heartbeats, the other two.
@@ -149,7 +109,7 @@ t.test(`three instances share one SES account at ${RATE}/s by themselves; one SI
       const i = next++
       const address = addresses[i] as string
       const server = rotation[i % rotation.length] as typeof servers[0]
-      statuses.set(address, await post(server.base, address))
+      statuses.set(address, await postSignup(server.base, address))
     }
   })
   const accepted = () => [...statuses].filter(([, s]) => s === 303).map(([a]) => a)

@@ -1,63 +1,15 @@
 // Crash safety and graceful shutdown with real processes: the server is a child process pointed at
 // emulators that live in this (parent) process, so that what was sent survives the child's death.
 import t from 'tap'
-import { readFile } from 'node:fs/promises'
-import { ListObjectsV2Command, GetObjectCommand, S3Client } from '@aws-sdk/client-s3'
-import { createCatalog } from '../../src/whitepapers/catalog.ts'
+import { ListObjectsV2Command, GetObjectCommand } from '@aws-sdk/client-s3'
 import type { OutboxBatch } from '../../src/outbox/store.ts'
-import { eventually, sentEmails, startEmulators, type Emulators, type Teardown } from '../helper.ts'
-import { childEnv, freePorts, serverEntry, spawnNode, waitForOutput, type NodeProcess } from './child.ts'
-
-const SERVER_ENTRY = serverEntry()
-
-const SAMPLE = await readFile(new URL('../../scripts/sample-whitepaper.pdf', import.meta.url))
+import { eventually, sentEmails, startEmulators, type Teardown } from '../helper.ts'
+import { freePorts } from './child.ts'
+import { postSignup, publishSample, serverEnv, startServer } from './server.ts'
 
 async function prepare (t: Teardown) {
   const stack = await startEmulators(t)
-  const s3 = new S3Client({ region: 'us-east-1', endpoint: stack.config.aws.s3.endpoint, forcePathStyle: true, credentials: stack.credentials })
-  t.teardown(() => s3.destroy())
-  await createCatalog({ s3, bucket: stack.config.aws.s3.bucket, refreshMs: 0 }).publish({ bytes: SAMPLE, filename: 'Guide.pdf', title: 'The Guide' })
-  return { stack, s3 }
-}
-
-function serverEnv (stack: Emulators, port: number, overrides: Record<string, string>) {
-  return childEnv({
-    NODE_ENV: 'production',
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    PUBLIC_URL: `http://127.0.0.1:${port}`,
-    S3_BUCKET: stack.config.aws.s3.bucket,
-    S3_ENDPOINT: stack.config.aws.s3.endpoint ?? '',
-    S3_FORCE_PATH_STYLE: 'true',
-    SES_ENDPOINT: stack.sesUrl,
-    SES_FROM: 'Leadlink <hello@leadlink.test>',
-    TOKEN_SECRET: 'crash-test-secret-0123456789abcdef0123456789',
-    ADDRESS_KEY: 'crash-test-address-key-0123456789abcdef012345',
-    AWS_ACCESS_KEY_ID: 'S3RVER',
-    AWS_SECRET_ACCESS_KEY: 'S3RVER',
-    AWS_REGION: 'us-east-1',
-    RATE_LIMIT_PER_IP_PER_MINUTE: '0',
-    BOT_MIN_FILL_SECONDS: '0',
-    LOG_LEVEL: 'info',
-    ...overrides
-  })
-}
-
-async function startServer (t: Teardown, env: Record<string, string>): Promise<{ proc: NodeProcess, base: string }> {
-  const proc = spawnNode(t, [SERVER_ENTRY], env)
-  const match = await waitForOutput(proc, /"msg":"Server listening at (http:\/\/127\.0\.0\.1:\d+)"/)
-  return { proc, base: match[1] as string }
-}
-
-async function post (base: string, address: string): Promise<number> {
-  try {
-    const res = await fetch(`${base}/subscribe`, {
-      method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `email=${encodeURIComponent(address)}`
-    })
-    return res.status
-  } catch {
-    return 0
-  }
+  return { stack, s3: await publishSample(t, stack) }
 }
 
 function countByAddress (emails: Array<{ destination: { to: string[] } }>): Map<string, number> {
@@ -80,7 +32,7 @@ t.test('SIGKILL in the middle of a burst: after a restart every accepted signup 
   const workers = Array.from({ length: 15 }, async () => {
     while (next < addresses.length) {
       const address = addresses[next++] as string
-      statuses.set(address, await post(first.base, address))
+      statuses.set(address, await postSignup(first.base, address))
     }
   })
   // Kill once some emails are out and at least ten accepted signups are still owed (a condition, not
@@ -119,7 +71,7 @@ t.test('SIGTERM: in-flight sends finish, the rest is released for the next insta
   const settings = { SES_MAX_SEND_RATE: '5', OUTBOX_LEASE_SECONDS: '600', OUTBOX_SCAN_SECONDS: '0.3', SHUTDOWN_GRACE_SECONDS: '3' }
   const first = await startServer(t, serverEnv(stack, port1 as number, settings))
   const addresses = Array.from({ length: 30 }, (_, i) => `calm${i}@example.com`)
-  const statuses = await Promise.all(addresses.map(a => post(first.base, a)))
+  const statuses = await Promise.all(addresses.map(a => postSignup(first.base, a)))
   t.ok(statuses.every(s => s === 303), 'all accepted')
   // The SES emulator's store is per process: count this test's addresses only.
   const sentTo = async () => addresses.reduce((n, a) => n + (countByAddress(emailsNow).get(a) ?? 0), 0)
