@@ -28,25 +28,24 @@
   }
 
   // The same markup the server renders after a 422, so styles and screen readers treat both alike.
-  function showFieldError (message) {
+  function errorParagraph (id, message) {
     const p = document.createElement('p')
-    p.id = 'email-error'
+    p.id = id
     p.className = 'field-error'
     p.setAttribute('role', 'alert')
     p.textContent = message
-    input.insertAdjacentElement('afterend', p)
+    return p
+  }
+
+  function showFieldError (message) {
+    input.insertAdjacentElement('afterend', errorParagraph('email-error', message))
     input.setAttribute('aria-invalid', 'true')
     input.setAttribute('aria-describedby', 'email-error')
     input.focus()
   }
 
   function showFormError (message) {
-    const p = document.createElement('p')
-    p.id = 'form-error'
-    p.className = 'field-error'
-    p.setAttribute('role', 'alert')
-    p.textContent = message
-    form.insertAdjacentElement('beforebegin', p)
+    form.insertAdjacentElement('beforebegin', errorParagraph('form-error', message))
   }
 
   function showAccepted (message) {
