@@ -5,7 +5,7 @@
 import type { App, ServiceDeps } from './app.ts'
 import { systemClock } from './clock.ts'
 import { lambdaConfig } from './lambda-config.ts'
-import { lambdaApp } from './lambda-start.ts'
+import { lambdaHandler, type LambdaHandlerOf } from './lambda-start.ts'
 import { batchIdOf } from './outbox/store.ts'
 import type { DrainResult } from './outbox/worker.ts'
 
@@ -32,11 +32,7 @@ export interface SenderResult extends DrainResult {
   trigger: 's3' | 'sweep' | 'test'
 }
 
-export interface SenderHandler {
-  (event: SenderEvent, context?: SenderContext): Promise<SenderResult>
-  /** closes the app (tests; Lambda itself just freezes the environment) */
-  close: () => Promise<void>
-}
+export type SenderHandler = LambdaHandlerOf<SenderEvent, SenderContext, SenderResult>
 
 /** No send starts in the invocation's last seconds: they are for the sends in flight and the releases. */
 export const STOP_BEFORE_END_MS = 6000
@@ -72,8 +68,6 @@ export function createSenderHandler (env: Record<string, string | undefined>, de
   // invocation drains and returns.
   const config = { ...loaded, outbox: { ...loaded.outbox, sender: false } }
   const clock = deps.now ?? systemClock
-  const lambda = lambdaApp(config, deps, built => built)
-
   async function send (built: App, event: SenderEvent, context: SenderContext): Promise<SenderResult> {
     // S3 sends this when the notification is configured: nothing to do.
     if (event.Event === 's3:TestEvent') return { trigger: 'test', claimed: 0, sent: 0, left: 0 }
@@ -105,9 +99,8 @@ export function createSenderHandler (env: Record<string, string | undefined>, de
     return total
   }
 
-  const handler = (async (event, context) => await lambda.invoke(async built => await send(built, event ?? {}, context ?? {}))) as SenderHandler
-  handler.close = lambda.close
-  return handler
+  return lambdaHandler(config, deps, built => built,
+    async (built, event: SenderEvent | undefined, context: SenderContext | undefined) => await send(built, event ?? {}, context ?? {}))
 }
 
 let cached: SenderHandler | undefined

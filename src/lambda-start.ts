@@ -19,20 +19,25 @@ export function startOnce<T> (start: () => Promise<T>): () => Promise<T> {
   }
 }
 
-export interface LambdaApp<T> {
-  /** runs `work` with what `adapt` made of the app (built on the first invocation), then stores the funnel's counts */
-  invoke: <R>(work: (adapted: T) => Promise<R>) => Promise<R>
+/** A Lambda handler over one execution environment's app. */
+export interface LambdaHandlerOf<E, C, R> {
+  (event: E, context?: C): Promise<R>
   /** closes the app (tests; Lambda itself just freezes the environment) */
   close: () => Promise<void>
 }
 
 /**
- * One execution environment's app over `config`. `adapt` wraps the app before it is ready (the HTTP
- * handler's proxy); a start that fails closes what it built. Lambda freezes the environment between
- * invocations, so the funnel's flush timer never fires: each invocation stores the counts before
- * returning (at most once per FUNNEL_FLUSH_SECONDS).
+ * A handler over `config`: each invocation runs `work` with what `adapt` made of the app (built on the
+ * first invocation; `adapt` wraps it before it is ready, as the HTTP handler's proxy does). A start that
+ * fails closes what it built. Lambda freezes the environment between invocations, so the funnel's flush
+ * timer never fires: each invocation stores the counts before returning (at most once per FUNNEL_FLUSH_SECONDS).
  */
-export function lambdaApp<T> (config: Config, deps: ServiceDeps, adapt: (app: App) => T): LambdaApp<T> {
+export function lambdaHandler<T, E, C, R> (
+  config: Config,
+  deps: ServiceDeps,
+  adapt: (app: App) => T,
+  work: (adapted: T, event: E, context: C | undefined) => Promise<R>
+): LambdaHandlerOf<E, C, R> {
   let app: App | undefined
   const started = startOnce(async () => {
     // Here rather than at import, so that the error is in the failed invocation's log.
@@ -48,13 +53,12 @@ export function lambdaApp<T> (config: Config, deps: ServiceDeps, adapt: (app: Ap
       throw err
     }
   })
-  return {
-    async invoke (work) {
-      const { adapted, app: built } = await started()
-      const result = await work(adapted)
-      await built.funnel.flushIfDue().catch(() => {}) // a failed flush keeps its counts for the next one
-      return result
-    },
-    close: async () => { await app?.close() }
+  const handler = async (event: E, context?: C): Promise<R> => {
+    const { adapted, app: built } = await started()
+    const result = await work(adapted, event, context)
+    await built.funnel.flushIfDue().catch(() => {}) // a failed flush keeps its counts for the next one
+    return result
   }
+  handler.close = async () => { await app?.close() }
+  return handler
 }

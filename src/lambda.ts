@@ -6,7 +6,7 @@
 import awsLambdaFastify from '@fastify/aws-lambda'
 import type { ServiceDeps } from './app.ts'
 import { lambdaConfig } from './lambda-config.ts'
-import { lambdaApp } from './lambda-start.ts'
+import { lambdaHandler, type LambdaHandlerOf } from './lambda-start.ts'
 
 export { LambdaConfigError } from './lambda-config.ts'
 // The sender (S3 event notifications for outbox/, an EventBridge schedule) ships in the same bundle.
@@ -23,11 +23,7 @@ export interface LambdaResult {
   cookies?: string[]
 }
 
-export interface LambdaHandler {
-  (event: LambdaEvent, context?: LambdaContext): Promise<LambdaResult>
-  /** closes the app (tests; Lambda itself just freezes the environment) */
-  close: () => Promise<void>
-}
+export type LambdaHandler = LambdaHandlerOf<LambdaEvent, LambdaContext, LambdaResult>
 
 type Proxy = (event: LambdaEvent, context?: LambdaContext) => Promise<LambdaResult>
 
@@ -40,10 +36,8 @@ export function createLambdaHandler (env: Record<string, string | undefined>, de
   // error fails that invocation (and is in its log) rather than the module import.
   const config = lambdaConfig(env)
   // Binary bodies would need base64; every response here is text (pages, JSON, redirects).
-  const lambda = lambdaApp(config, deps, built => awsLambdaFastify(built, { decorateRequest: false }) as unknown as Proxy)
-  const handler = (async (event, context) => await lambda.invoke(async proxy => await proxy(event, context ?? {}))) as LambdaHandler
-  handler.close = lambda.close
-  return handler
+  return lambdaHandler(config, deps, built => awsLambdaFastify(built, { decorateRequest: false }) as unknown as Proxy,
+    async (proxy, event: LambdaEvent, context: LambdaContext | undefined) => await proxy(event, context ?? {}))
 }
 
 let cached: LambdaHandler | undefined

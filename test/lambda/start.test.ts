@@ -4,7 +4,7 @@
 import t from 'tap'
 import type { App } from '../../src/app.ts'
 import { lambdaConfig } from '../../src/lambda-config.ts'
-import { lambdaApp, startOnce } from '../../src/lambda-start.ts'
+import { lambdaHandler, startOnce } from '../../src/lambda-start.ts'
 import { isolateNetwork, startEmulators } from '../helper.ts'
 import { lambdaEnv } from './env.ts'
 
@@ -22,25 +22,27 @@ t.test('startOnce: a failed start runs again on the next call, a good one is kep
   t.equal(starts, 2, 'started twice: the failure, then the one kept')
 })
 
-t.test('lambdaApp: a start that fails closes its app and is retried; the next app serves every invocation', async t => {
+t.test('lambdaHandler: a start that fails closes its app and is retried; the next app serves every invocation', async t => {
   isolateNetwork(t)
   const stack = await startEmulators(t)
   const built: App[] = []
   const closed: App[] = []
-  const lambda = lambdaApp(lambdaConfig(lambdaEnv(stack)), { clientOptions: { credentials: stack.credentials } }, app => {
+  const adapt = (app: App) => {
     built.push(app)
     app.addHook('onClose', async () => { closed.push(app) })
     if (built.length === 1) throw new Error('adapter failed')
     return app
-  })
+  }
+  // The event names a URL; the work answers its status, and hands the app out for a look.
+  const lambda = lambdaHandler(lambdaConfig(lambdaEnv(stack)), { clientOptions: { credentials: stack.credentials } }, adapt,
+    async (app, url: string) => ({ app, status: (await app.inject({ method: 'GET', url })).statusCode }))
   t.teardown(() => lambda.close())
 
-  await t.rejects(lambda.invoke(async () => 'unreachable'), { message: 'adapter failed' })
+  await t.rejects(lambda('/healthz'), { message: 'adapter failed' })
   t.same(closed, built, 'the failed start closed the app it built')
 
-  const health = async (app: App) => (await app.inject({ method: 'GET', url: '/healthz' })).statusCode
-  t.equal(await lambda.invoke(health), 200, 'the next invocation starts again')
-  t.equal(await lambda.invoke(async app => app), built[1], 'and later ones reuse its app')
+  t.equal((await lambda('/healthz')).status, 200, 'the next invocation starts again')
+  t.equal((await lambda('/healthz')).app, built[1], 'and later ones reuse its app')
   t.equal(built.length, 2)
 
   await lambda.close()
