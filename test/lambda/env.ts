@@ -1,7 +1,9 @@
-// What the Lambda tests start from: the emulators with a whitepaper published, and the environment both
-// functions get (production settings pointing at the emulators).
+// What the Lambda tests start from: the emulators with a whitepaper published, the environment both
+// functions get (production settings pointing at the emulators), and API Gateway's events.
+import { randomUUID } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { buildApp } from '../../src/app.ts'
+import type { LambdaEvent } from '../../src/lambda.ts'
 import { isolateNetwork, startEmulators, type Emulators, type Teardown } from '../helper.ts'
 
 export const SAMPLE = await readFile(new URL('../../scripts/sample-whitepaper.pdf', import.meta.url))
@@ -39,5 +41,34 @@ export function lambdaEnv (stack: Emulators, overrides: Record<string, string> =
     BOT_MIN_FILL_SECONDS: '0',
     ADDRESS_COOLDOWN_SECONDS: '0',
     ...overrides
+  }
+}
+
+export interface HttpRequest { method: string, path: string, query?: string, headers?: Record<string, string>, body?: string, base64?: boolean, sourceIp?: string }
+
+/** An API Gateway HTTP API event, payload format 2.0, as Lambda receives it. */
+export function httpApiEvent (req: HttpRequest): LambdaEvent {
+  const now = new Date()
+  return {
+    version: '2.0',
+    routeKey: '$default',
+    rawPath: req.path,
+    rawQueryString: req.query ?? '',
+    ...(req.query ? { queryStringParameters: Object.fromEntries(new URLSearchParams(req.query)) } : {}),
+    headers: { host: 'whitepapers.example.com', 'user-agent': 'Mozilla/5.0 (lambda test)', 'x-forwarded-proto': 'https', ...req.headers },
+    requestContext: {
+      accountId: '123456789012',
+      apiId: 'api1234567',
+      domainName: 'whitepapers.example.com',
+      domainPrefix: 'whitepapers',
+      http: { method: req.method, path: req.path, protocol: 'HTTP/1.1', sourceIp: req.sourceIp ?? '198.51.100.7', userAgent: 'Mozilla/5.0 (lambda test)' },
+      requestId: randomUUID(),
+      routeKey: '$default',
+      stage: '$default',
+      time: now.toUTCString(),
+      timeEpoch: now.getTime()
+    },
+    ...(req.body === undefined ? {} : { body: req.base64 ? Buffer.from(req.body).toString('base64') : req.body }),
+    isBase64Encoded: req.base64 ?? false
   }
 }

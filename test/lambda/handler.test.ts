@@ -2,44 +2,14 @@
 // a form post (base64 body), a JSON post, the fresh-link redirect; one app reused across invocations;
 // no local mode on Lambda.
 import t from 'tap'
-import { randomUUID } from 'node:crypto'
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3'
-import { createLambdaHandler, handler, LambdaConfigError, type LambdaEvent, type LambdaResult } from '../../src/lambda.ts'
+import { createLambdaHandler, handler, LambdaConfigError, type LambdaResult } from '../../src/lambda.ts'
 import { createAddressKeys } from '../../src/subscribers/address.ts'
 import type { SubscriberRecord } from '../../src/subscribers/store.ts'
 import { eventually, sentEmails, startEmulators } from '../helper.ts'
 import { childEnv, runNode } from '../process/child.ts'
-import { lambdaEnv, SAMPLE, startWithWhitepaper } from './env.ts'
+import { httpApiEvent, lambdaEnv, SAMPLE, startWithWhitepaper } from './env.ts'
 
-
-interface HttpRequest { method: string, path: string, query?: string, headers?: Record<string, string>, body?: string, base64?: boolean, sourceIp?: string }
-
-/** An API Gateway HTTP API event, payload format 2.0, as Lambda receives it. */
-function httpApiEvent (req: HttpRequest): LambdaEvent {
-  const now = new Date()
-  return {
-    version: '2.0',
-    routeKey: '$default',
-    rawPath: req.path,
-    rawQueryString: req.query ?? '',
-    ...(req.query ? { queryStringParameters: Object.fromEntries(new URLSearchParams(req.query)) } : {}),
-    headers: { host: 'whitepapers.example.com', 'user-agent': 'Mozilla/5.0 (lambda test)', 'x-forwarded-proto': 'https', ...req.headers },
-    requestContext: {
-      accountId: '123456789012',
-      apiId: 'api1234567',
-      domainName: 'whitepapers.example.com',
-      domainPrefix: 'whitepapers',
-      http: { method: req.method, path: req.path, protocol: 'HTTP/1.1', sourceIp: req.sourceIp ?? '198.51.100.7', userAgent: 'Mozilla/5.0 (lambda test)' },
-      requestId: randomUUID(),
-      routeKey: '$default',
-      stage: '$default',
-      time: now.toUTCString(),
-      timeEpoch: now.getTime()
-    },
-    ...(req.body === undefined ? {} : { body: req.base64 ? Buffer.from(req.body).toString('base64') : req.body }),
-    isBase64Encoded: req.base64 ?? false
-  }
-}
 
 const CONTEXT = { functionName: 'leadlink', awsRequestId: 'test', getRemainingTimeInMillis: () => 29_000 }
 

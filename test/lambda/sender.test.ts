@@ -9,32 +9,12 @@ import { batchIdsOf, STOP_BEFORE_END_MS, type SenderEvent } from '../../src/lamb
 import { createOutboxStore, newBatchId, type OutboxBatch } from '../../src/outbox/store.ts'
 import { sentEmails, startEmulators, type Teardown } from '../helper.ts'
 import { childEnv, runNode } from '../process/child.ts'
-import { lambdaEnv, startWithWhitepaper } from './env.ts'
+import { httpApiEvent, lambdaEnv, startWithWhitepaper } from './env.ts'
 
 /** A JSON POST /subscribe as API Gateway (HTTP API, payload 2.0) hands it to the HTTP function. */
-function subscribeEvent (email: string): LambdaEvent {
-  const now = new Date()
-  return {
-    version: '2.0',
-    routeKey: '$default',
-    rawPath: '/subscribe',
-    rawQueryString: '',
-    headers: { host: 'whitepapers.example.com', 'content-type': 'application/json', accept: 'application/json', 'x-forwarded-proto': 'https' },
-    requestContext: {
-      accountId: '123456789012',
-      apiId: 'api1234567',
-      domainName: 'whitepapers.example.com',
-      http: { method: 'POST', path: '/subscribe', protocol: 'HTTP/1.1', sourceIp: '198.51.100.7', userAgent: 'Mozilla/5.0 (lambda test)' },
-      requestId: randomUUID(),
-      routeKey: '$default',
-      stage: '$default',
-      time: now.toUTCString(),
-      timeEpoch: now.getTime()
-    },
-    body: JSON.stringify({ email }),
-    isBase64Encoded: false
-  }
-}
+const subscribeEvent = (email: string): LambdaEvent => httpApiEvent({
+  method: 'POST', path: '/subscribe', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify({ email })
+})
 
 /** A key as S3 puts it into a notification: URL-encoded, a space as "+", the slashes kept. */
 const s3EncodedKey = (key: string): string => key.split('/').map(part => encodeURIComponent(part).replace(/%20/g, '+')).join('/')
