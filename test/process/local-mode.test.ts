@@ -175,7 +175,7 @@ t.test('a port already in use is named in one clear line, not a stack trace', as
 })
 
 t.test('PORT is 16 listening sockets (LISTEN_SOCKETS), and a second leadlink on it is refused, not handed part of the traffic', { skip: process.platform !== 'linux' && '/proc/net/tcp is Linux' }, async t => {
-  const [port, s3Port, sesPort, s3Port2, sesPort2] = await freePorts(5)
+  const [port = 0, s3Port = 0, sesPort = 0, s3Port2 = 0, sesPort2 = 0] = await freePorts(5)
   const env = (s3: number, ses: number) => childEnv({
     NODE_ENV: 'development',
     PORT: String(port),
