@@ -5,7 +5,6 @@ import { rename, rm } from 'node:fs/promises'
 import type { Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { parseArgs } from 'node:util'
-import { setFlagsFromString } from 'node:v8'
 import { createAwsClients } from '../aws/clients.ts'
 import { loadCliConfig, readCommandLine } from '../cli-common.ts'
 import { connectRuntime } from '../runtime.ts'
@@ -60,13 +59,6 @@ export async function runSignupsCli (argv: string[], env: Record<string, string 
 
   const config = loadCliConfig(env, io)
   if (typeof config === 'number') return config
-  // What an export allocates dies young (a request, a record, a row), yet under its steady load V8
-  // grows the young generation to tens of MB and the old one by up to 4× per collection, which takes
-  // this process near 300 MB of RSS. With the young generation kept at its first size and the old one
-  // grown by 30 %, it stays under 200 MB at the same speed (npm run bench -- --only signups).
-  // https://nodejs.org/api/v8.html#v8setflagsfromstringflags
-  setFlagsFromString('--semi-space-growth-factor=1')
-  setFlagsFromString('--heap-growing-percent=30')
   const runtime = await connectRuntime(config)
   const aws = createAwsClients(runtime.config, runtime.clientOptions)
   const out = parsed.values.out

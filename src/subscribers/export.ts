@@ -7,6 +7,7 @@ import { stringify } from 'csv-stringify'
 import { stringify as stringifyRows } from 'csv-stringify/sync'
 import { mapBounded, readAhead } from '../concurrency.ts'
 import { createJsonStore, type JsonStore } from '../storage/json-store.ts'
+import { holdLeanHeap } from './export-heap.ts'
 import { type SubscriberRecord, SubscriberRecordSchema, type SubscriberStatus } from './model.ts'
 
 export const STATUSES: readonly SubscriberStatus[] = ['pending', 'confirmed', 'unsubscribed', 'suppressed']
@@ -42,9 +43,15 @@ export async function * scanSubscribers (options: ScanOptions): AsyncGenerator<S
   // Listed, then gone (get answers null): a record deleted in between is simply not exported.
   const read = async (key: string): Promise<SubscriberRecord | null> => (await json.get(key, SubscriberRecordSchema))?.value ?? null
   const keys = readAhead(subscriberKeys(json, options.pageSize), options.pageSize ?? 1000)
-  for await (const record of mapBounded(keys, options.concurrency ?? DEFAULT_CONCURRENCY, read)) {
-    // An erased address's tombstone (src/subscribers/erase.ts) is no signup: no address, nothing to export or count.
-    if (record && record.erasedAt === undefined) yield record
+  // Released when the scan ends, fails or is stopped (a download cut off returns the generator).
+  const release = holdLeanHeap()
+  try {
+    for await (const record of mapBounded(keys, options.concurrency ?? DEFAULT_CONCURRENCY, read)) {
+      // An erased address's tombstone (src/subscribers/erase.ts) is no signup: no address, nothing to export or count.
+      if (record && record.erasedAt === undefined) yield record
+    }
+  } finally {
+    release()
   }
 }
 

@@ -11,6 +11,7 @@ import { createAwsClients } from '../../src/aws/clients.ts'
 import { mapAll } from '../../src/concurrency.ts'
 import { reconfigure } from '../../src/config.ts'
 import { exportCsv } from '../../src/subscribers/export.ts'
+import { leanHeapHolders } from '../../src/subscribers/export-heap.ts'
 import { signupPage } from '../../src/subscribers/export-page.ts'
 import { KEYS_MARKER } from '../../src/subscribers/legacy-keys.ts'
 import type { SubscriberRecord } from '../../src/subscribers/store.ts'
@@ -80,7 +81,10 @@ t.test('the export reads every record, a bounded number at a time, and stops rea
     return count('GetObject') === before ? before : undefined
   }, { timeoutMs: 30_000 })
   t.ok(settled > 0 && settled < 500, `a paused reader holds the export back (${settled} of ${RECORDS} records read)`)
+  t.equal(leanHeapHolders(), 1, 'the paused export still holds the lean heap sizing')
   paused.destroy()
+  await eventually(() => leanHeapHolders() === 0 || undefined, { timeoutMs: 30_000 })
+  t.pass('a download cut off lets go of it')
 })
 
 t.test('the admin list: a page is one listing from the key before it, and the pages cover every record once', async t => {

@@ -11,6 +11,7 @@ import nock from 'nock'
 import t from 'tap'
 import { mapBounded } from '../../src/concurrency.ts'
 import { csvWriter, exportCsv, scanSubscribers, signupStats, toCsvRow } from '../../src/subscribers/export.ts'
+import { leanHeapHolders } from '../../src/subscribers/export-heap.ts'
 import type { SubscriberRecord } from '../../src/subscribers/store.ts'
 import { keyOf } from '../aws-mocks.ts'
 import { BUCKET, isolateNetwork, S3_HOST, startEmulators, TEST_CREDENTIALS, tempDir } from '../helper.ts'
@@ -168,6 +169,24 @@ t.test('an S3 failure midway ends the CSV stream with the error', async t => {
   nock(S3_HOST).get(`/${keys[1]}`).query(true).reply(403, '<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>', XML)
   const csv = exportCsv({ s3: s3(t), bucket: BUCKET, concurrency: 1 })
   await t.rejects(pipeline(csv, new Writable({ write (_c, _e, done) { done() } })), { name: 'AccessDenied' })
+  t.equal(leanHeapHolders(), 0, 'the failed scan let go of the lean heap sizing')
+})
+
+t.test('a scan holds the lean heap sizing (src/subscribers/export-heap.ts) from its start to its end, or until it is stopped', async t => {
+  isolateNetwork(t)
+  const keys = ['a', 'b', 'c'].map(a => `subscribers/${keyOf(a)}.json`).sort()
+  nock(S3_HOST).get('/').query(true).times(2).reply(200, listXml(keys), XML)
+  for (const key of keys) nock(S3_HOST).get(`/${key}`).query(true).times(2).reply(200, JSON.stringify(record('a@example.com')))
+  const held: number[] = []
+  for await (const _ of scanSubscribers({ s3: s3(t), bucket: BUCKET, concurrency: 1 })) held.push(leanHeapHolders())
+  t.same(held, [1, 1, 1], 'held while every record is read')
+  t.equal(leanHeapHolders(), 0, 'let go at the end')
+  // A download cut off: Readable.from returns the generator, as this does.
+  const scan = scanSubscribers({ s3: s3(t), bucket: BUCKET, concurrency: 1 })
+  await scan.next()
+  t.equal(leanHeapHolders(), 1)
+  await scan.return(undefined)
+  t.equal(leanHeapHolders(), 0, 'let go when stopped')
 })
 
 t.test('counts by status and by day, within the window', async t => {
