@@ -38,7 +38,7 @@ export const PER_BATCH = {
 
 /**
  * Checkpoints (lease renewal and progress, If-Match) are written after 20 outcomes or 100 ms,
- * whichever comes first (src/outbox/worker.ts): how many per email depends on the sending rate.
+ * whichever comes first (src/outbox/send-loop.ts): how many per email depends on the sending rate.
  * `table` is what the README uses; the test checks the measured figure lies in [min, max].
  */
 export const CHECKPOINTS_PER_EMAIL = {
