@@ -1,7 +1,7 @@
 // Claims: a periodic scan renews the leases of batches held here and claims batches whose lease ran out (a crashed or stopped sender's).
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Clock } from '../clock.ts'
-import type { Lease, Leases } from './leases.ts'
+import { countOwed, type Lease, type Leases } from './leases.ts'
 import type { SendPacing, WorkerLogger } from './ports.ts'
 import { CHECKPOINT_EVERY } from './send-loop.ts'
 import type { QueueCounters } from './stats.ts'
@@ -62,7 +62,7 @@ export function createClaims (options: ClaimsOptions) {
         const lease = await leases.claim(id)
         if (!lease) continue
         claimed++
-        log.info({ batch: id, owed: lease.batch.items.filter(i => !lease.batch.done[i.id]).length }, 'claimed an outbox batch')
+        log.info({ batch: id, owed: countOwed(lease.batch) }, 'claimed an outbox batch')
         await holder.adopt(lease)
       } catch (err) {
         // One unreadable batch must not stop the others from being claimed.

@@ -41,6 +41,11 @@ export function isFinished (batch: OutboxBatch): boolean {
   return batch.items.every(i => batch.done[i.id])
 }
 
+/** How many of the batch's emails are neither sent, skipped nor failed for good. */
+export function countOwed (batch: OutboxBatch): number {
+  return batch.items.filter(i => !batch.done[i.id]).length
+}
+
 export function createLeases (options: LeasesOptions) {
   const { store, owner, leaseMs, clock, log } = options
 

@@ -1,7 +1,7 @@
 // The send loop: the batches this instance holds, what they owe tried at the pace, their outcomes checkpointed, each deleted once done.
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createAttempt, type AttemptOptions, type Held } from './attempt.ts'
-import { isFinished, type Lease, type Leases } from './leases.ts'
+import { countOwed, isFinished, type Lease, type Leases } from './leases.ts'
 import type { SendPacing } from './ports.ts'
 import type { OutboxItem } from './store.ts'
 
@@ -196,7 +196,7 @@ export function createSendLoop<Known> (options: SendLoopOptions<Known>) {
     },
 
     /** Emails still owed in the batches held. */
-    owed: (): number => [...works.values()].reduce((n, w) => n + (w.lost ? 0 : w.batch.items.filter(i => !w.batch.done[i.id]).length), 0),
+    owed: (): number => [...works.values()].reduce((n, w) => n + (w.lost ? 0 : countOwed(w.batch)), 0),
 
     /**
      * Lets in-flight sends (and `scanning`) finish within `graceMs`, then releases the leases of what is

@@ -1,6 +1,7 @@
 // Queue statistics for metrics and the periodic log line: counters since start, sends over the
 // last 10 seconds, and what the batches this instance holds still owe. Counts only, no addresses.
 import type { Clock } from '../clock.ts'
+import { countOwed } from './leases.ts'
 import { batchTime, type OutboxBatch } from './store.ts'
 
 export interface QueueStats {
@@ -55,7 +56,7 @@ export function createQueueCounters (clock: Clock) {
       let pending = 0
       let oldest = oldestBatchAt
       for (const batch of held) {
-        const owed = batch.items.filter(i => !batch.done[i.id]).length
+        const owed = countOwed(batch)
         pending += owed
         if (owed > 0) {
           const t = batchTime(batch.id)
