@@ -9,8 +9,8 @@ import { createSendLoop } from './send-loop.ts'
 import { createQueueCounters, type QueueStats } from './stats.ts'
 import type { OutboxBatch } from './store.ts'
 
-export type { DrainOptions, DrainResult, OutboxEvents, OutboxPorts } from './ports.ts'
-export type { QueueStats } from './stats.ts'
+/** drain()'s argument and answer (src/lambda-sender.ts) */
+export type { DrainOptions, DrainResult } from './ports.ts'
 
 export interface OutboxWorkerOptions<Known> {
   leases: Leases
