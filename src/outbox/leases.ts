@@ -22,6 +22,8 @@ export interface Lease {
   finishing: boolean
   /** outcomes since the last checkpoint */
   sinceCheckpoint: number
+  /** outcomes in the write under way (back in sinceCheckpoint if it fails) */
+  recording: number
   lastCheckpoint: number
   /** the write in progress: writes to one batch are serialised */
   writing: Promise<void>
@@ -64,7 +66,7 @@ export function createLeases (options: LeasesOptions) {
   }
 
   function hold (batch: OutboxBatch, etag: string): Lease {
-    return { batch, etag, lost: false, finishing: false, sinceCheckpoint: 0, lastCheckpoint: clock(), writing: Promise.resolve() }
+    return { batch, etag, lost: false, finishing: false, sinceCheckpoint: 0, recording: 0, lastCheckpoint: clock(), writing: Promise.resolve() }
   }
 
   /** Writes the batch's progress and renews the lease (or, with `release`, ends it now). */
@@ -75,11 +77,15 @@ export function createLeases (options: LeasesOptions) {
       const written: LeaseHeld = { owner: lease.batch.owner, leaseUntil: lease.batch.leaseUntil }
       lease.batch.owner = owner
       lease.batch.leaseUntil = new Date(release ? clock() : clock() + leaseMs).toISOString()
+      lease.recording = lease.sinceCheckpoint
       lease.sinceCheckpoint = 0
       lease.lastCheckpoint = clock()
       try {
         lease.etag = await replaceAdopting(lease, written)
+        lease.recording = 0
       } catch (err) {
+        lease.sinceCheckpoint += lease.recording
+        lease.recording = 0
         if (err instanceof WriteConflict || isNotFound(err)) {
           lease.lost = true
           log.warn({ batch: lease.batch.id }, 'outbox batch was claimed or finished elsewhere; leaving it')

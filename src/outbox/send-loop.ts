@@ -20,11 +20,15 @@ interface Work<Known> extends Held<Known> {
 
 interface Ready<Known> { work: Work<Known>, item: OutboxItem }
 
-// What a crash can send twice: the sends since the last checkpoint. 100 ms keeps that under 1 % of a
-// fleet's emails when one instance is SIGKILLed mid-burst (test/process/instances.test.ts), for about 0.7
-// checkpoint PUT per email at a new account's 14/s and 0.05-0.1 at 200/s (test/cost).
+// What a crash can send twice: the sends whose outcome is not yet in S3. Outcomes are written every
+// 100 ms (or 20 outcomes), about 0.7 checkpoint PUT per email at a new account's 14/s and 0.05-0.1 at
+// 200/s (test/cost). When S3 is slow to take those writes, sending waits rather than run ahead of them:
+// at most UNRECORDED_MIN sends, or a quarter second of this sender's pace if more, are ever unrecorded,
+// so a SIGKILL sends at most that many twice however loaded the machine (test/process/instances.test.ts).
 export const CHECKPOINT_EVERY = 20
 const CHECKPOINT_MS = 100
+export const UNRECORDED_MIN = 8
+const UNRECORDED_SECONDS = 0.25
 
 export type SendLoop<Known> = ReturnType<typeof createSendLoop<Known>>
 
@@ -89,6 +93,18 @@ export function createSendLoop<Known> (options: SendLoopOptions<Known>) {
     }
   }
 
+  /** Sends started whose outcome is not yet written: in flight, done since the last write, or in the write under way. */
+  function unrecorded (): number {
+    let n = 0
+    for (const w of works.values()) if (!w.lost) n += w.inFlight.size + w.sinceCheckpoint + w.recording
+    return n
+  }
+
+  /** Whether one more send may start: SES calls in flight, and what a crash now would send again. */
+  function mayLaunch (): boolean {
+    return inFlight.size < options.concurrency && unrecorded() < Math.max(UNRECORDED_MIN, Math.ceil(rate.rate * UNRECORDED_SECONDS))
+  }
+
   function checkIdle (): void {
     if (onIdle && ![...works.values()].some(w => !w.lost)) onIdle()
   }
@@ -102,7 +118,7 @@ export function createSendLoop<Known> (options: SendLoopOptions<Known>) {
     const timer = setTimeout(() => {
       timers.delete(timer)
       work.flushTimer = undefined
-      if (!work.lost && !work.finishing && work.sinceCheckpoint > 0) leases.checkpoint(work).catch(() => {})
+      if (!work.lost && !work.finishing && work.sinceCheckpoint > 0) leases.checkpoint(work).catch(() => {}).then(notify)
     }, Math.max(1, CHECKPOINT_MS - (clock() - work.lastCheckpoint)))
     timer.unref()
     timers.add(timer)
@@ -142,7 +158,8 @@ export function createSendLoop<Known> (options: SendLoopOptions<Known>) {
         continue
       }
       if (entry.work.lost || entry.work.batch.done[entry.item.id] || entry.work.inFlight.has(entry.item.id)) continue
-      while (inFlight.size >= options.concurrency && !stopping) await new Promise<void>(resolve => { wake = resolve })
+      // Woken when a send or a checkpoint ends; a lease renewal by the scan writes outcomes too, unannounced.
+      while (!mayLaunch() && !stopping) await Promise.race([new Promise<void>(resolve => { wake = resolve }), sleep(CHECKPOINT_MS, undefined, { ref: false })])
       try {
         await rate.take(abort.signal)
       } catch {

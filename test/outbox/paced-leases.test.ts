@@ -5,6 +5,7 @@ import t from 'tap'
 import { createLeases } from '../../src/outbox/leases.ts'
 import { TokenBucket } from '../../src/outbox/token-bucket.ts'
 import { newBatchId, type OutboxBatch, type OutboxItem, type OutboxStore } from '../../src/outbox/store.ts'
+import { UNRECORDED_MIN } from '../../src/outbox/send-loop.ts'
 import { createOutboxWorker } from '../../src/outbox/worker.ts'
 import { WriteConflict } from '../../src/storage/json-store.ts'
 import { eventually, type Teardown } from '../helper.ts'
@@ -12,7 +13,7 @@ import { eventually, type Teardown } from '../helper.ts'
 const quiet = { info () {}, warn () {}, error () {} }
 const sent = { messageId: 'm', version: 'v1', linkExpiresAt: '2030-01-01T00:00:00.000Z', sentAt: '2029-12-25T00:00:00.000Z' }
 
-function memoryStore () {
+function memoryStore (writeDelayMs = 0) {
   const batches = new Map<string, { json: string, etag: string }>()
   let n = 0
   const put = (batch: OutboxBatch) => {
@@ -22,7 +23,12 @@ function memoryStore () {
   }
   const store = {
     async create (batch: OutboxBatch) { if (batches.has(batch.id)) throw new WriteConflict('k'); return put(batch) },
-    async replace (batch: OutboxBatch, etag: string) { if (batches.get(batch.id)?.etag !== etag) throw new WriteConflict('k'); return put(batch) },
+    async replace (batch: OutboxBatch, etag: string) {
+      const json = JSON.stringify(batch)
+      if (writeDelayMs) await new Promise(resolve => setTimeout(resolve, writeDelayMs))
+      if (batches.get(batch.id)?.etag !== etag) throw new WriteConflict('k')
+      return put(JSON.parse(json) as OutboxBatch)
+    },
     async read (id: string) { const b = batches.get(id); return b ? { batch: JSON.parse(b.json) as OutboxBatch, etag: b.etag } : null },
     async remove (id: string) { batches.delete(id) },
     async log () {},
@@ -40,12 +46,12 @@ function batchOf (list: OutboxItem[], owner: string, leaseUntil: number): Outbox
   return { schemaVersion: 1, id: newBatchId(), createdAt: new Date().toISOString(), owner, leaseUntil: new Date(leaseUntil).toISOString(), items: list, done: {}, retries: {} }
 }
 
-function worker (t: Teardown, store: OutboxStore, rate: number, leaseMs: number, claimAheadMs?: number) {
+function worker (t: Teardown, store: OutboxStore, rate: number, leaseMs: number, claimAheadMs?: number, onDeliver = () => {}) {
   const delivered: string[] = []
   const leases = createLeases({ store, owner: 'me', leaseMs, clock: Date.now, log: quiet })
   const w = createOutboxWorker<string>({
     leases,
-    ports: { async isOwed () { return true }, async deliver (i) { delivered.push(i.address); return sent }, async recordFailure () {} },
+    ports: { async isOwed () { return true }, async deliver (i) { delivered.push(i.address); onDeliver(); return sent }, async recordFailure () {} },
     rate: new TokenBucket(rate),
     scanIntervalMs: 200,
     maxAttempts: 3,
@@ -95,4 +101,22 @@ t.test('a scan claims only half a lease of sending at the current pace; the rest
   await w.scan()
   const mine = (await Promise.all(leftOver.map(async b => (await store.read(b.id))?.batch.owner))).filter(o => o === 'me').length
   t.ok(mine >= 2 && mine <= 3, `claimed ${mine} of 10`)
+})
+
+t.test('when S3 is slow to take checkpoints, sending waits: a crash could never send more than UNRECORDED_MIN again', async t => {
+  // Each checkpoint takes 600 ms to land (the batch as it was when the write began); 20 sends a second
+  // would otherwise run 12 or more ahead of what S3 holds.
+  const { store, stored } = memoryStore(600)
+  const batch = batchOf(items('s', 30), 'me', Date.now() + 60_000)
+  let widest = 0
+  const { w, delivered } = worker(t, store, 20, 60_000, undefined, () => {
+    const durable = Object.keys(stored(batch.id)?.done ?? {}).length
+    widest = Math.max(widest, delivered.length - durable)
+  })
+  w.accept(batch, await store.create(batch))
+  w.start()
+  await eventually(() => Object.keys(stored(batch.id)?.done ?? {}).length === 30 || stored(batch.id) === null || undefined, { timeoutMs: 20_000, intervalMs: 20 })
+  t.equal(delivered.length, 30, 'every email sent once')
+  t.ok(widest <= UNRECORDED_MIN, `at most ${UNRECORDED_MIN} sends ahead of S3 at any moment (widest: ${widest})`)
+  t.ok(widest >= UNRECORDED_MIN - 1, `and the bound is what held it back (widest: ${widest})`)
 })
