@@ -1,6 +1,8 @@
 // Local mode only: makes s3rver behave like S3 where correctness depends on it. s3rver ignores
-// `If-None-Match: *` and `If-Match` on PUT, and writes objects as they stream in (a reader can see
-// half an object; a client that dies mid-upload leaves one). S3 does neither.
+// `If-None-Match: *` and `If-Match` on PUT, writes objects as they stream in (a reader can see
+// half an object; a client that dies mid-upload leaves one), and keeps an object's body, size and
+// ETag in three files read and written one by one (a reader can get a new ETag with the old body).
+// S3 does none of these.
 // https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html
 import crypto, { createHash, randomBytes } from 'node:crypto'
 import { mkdir, rename, writeFile } from 'node:fs/promises'
@@ -24,6 +26,8 @@ interface S3rverObject {
   metadata: Record<string, string>
 }
 interface S3rverStore {
+  getObject: (bucket: string, key: string, options?: unknown) => Promise<unknown>
+  deleteObject: (bucket: string, key: string) => Promise<unknown>
   getMetadata: (bucket: string, key: string) => Promise<{ etag?: string } | null | undefined>
   getResourcePath: (bucket: string, key: string, resource: string) => string
   putMetadata: (bucket: string, key: string, metadata: Record<string, string>, md5: string) => Promise<void>
@@ -42,6 +46,7 @@ function errorXml (code: string, message: string): string {
 export function makeS3rverRealistic (server: S3rverLike): void {
   enforceConditionalWrites(server)
   atomicPuts(server.store)
+  consistentObjects(server.store)
   listingPastOnePage()
   fastListing(server.store as never)
 }
@@ -93,6 +98,37 @@ export function atomicPuts (store: S3rverStore): void {
     await rename(temp, path)
     return { size: content.length, md5 }
   }
+}
+
+/**
+ * One key's reads and writes take turns, so that each sees the object whole: the ETag (object.md5)
+ * and size (a stat) with the body they describe. Under load a reader otherwise got a new ETag with
+ * the old body, so two senders both claimed one outbox batch with If-Match, or a body cut to the new
+ * size. A read's turn ends once its body file is open (the open file keeps the version it opened).
+ */
+export function consistentObjects (store: S3rverStore): void {
+  const turns = new Map<string, Promise<unknown>>()
+  const { getObject, getMetadata, deleteObject, putObject } = store
+  // The originals call each other through `this` (getObject reads getMetadata): inside a turn they
+  // must reach the originals, not wait for a turn of their own.
+  const raw: S3rverStore = Object.create(store, {
+    getObject: { value: getObject }, getMetadata: { value: getMetadata }, deleteObject: { value: deleteObject }, putObject: { value: putObject }
+  })
+  const inTurn = <A extends unknown[], R>(fn: (bucket: string, key: string, ...rest: A) => Promise<R>) =>
+    (bucket: string, key: string, ...rest: A): Promise<R> => {
+      const id = `${bucket}/${key}`
+      const previous = turns.get(id) ?? Promise.resolve()
+      const mine = previous.then(() => fn.call(raw, bucket, key, ...rest))
+      const settled = mine.catch(() => {})
+      turns.set(id, settled)
+      void settled.then(() => { if (turns.get(id) === settled) turns.delete(id) })
+      return mine
+    }
+  store.getObject = inTurn(getObject)
+  store.getMetadata = inTurn(getMetadata)
+  store.deleteObject = inTurn(deleteObject)
+  const put = inTurn((_bucket: string, _key: string, object: S3rverObject) => putObject.call(raw, object))
+  store.putObject = (object: S3rverObject) => put(object.bucket, object.key, object)
 }
 
 export function enforceConditionalWrites (server: S3rverLike): void {
