@@ -1,8 +1,9 @@
 // Many signups on the S3 emulator (2,100 records, three listing pages): the export streams them all with
-// bounded reads and stops reading when its reader stops; the admin list walks them a page at a time
+// bounded reads and stops reading when its reader stops (a download cut off at the socket too); the admin list walks them a page at a time
 // with one ListObjectsV2 each; the sender's scan lists outbox/ only, whatever the number of records.
 // (The 100,000-record figures are the bench's: npm run bench -- --only signups.)
 import { randomBytes } from 'node:crypto'
+import { request } from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import t from 'tap'
@@ -132,4 +133,36 @@ t.test('the sender\'s scan lists outbox/ only: its cost does not grow with the n
   t.same(counted.sent.filter(s => s.command.startsWith('List')), [{ command: 'ListObjectsV2', key: 'outbox/' }], 'one listing, of outbox/')
   t.same(counted.sent.filter(s => s.key.startsWith('subscribers/')), [], `nothing under subscribers/ (${RECORDS} records there)`)
   t.same(sent, [])
+})
+
+t.test('/admin/signups.csv cut off by its client: the reads stop and the lean heap sizing is let go', async t => {
+  const config = reconfigure(stack.config, { SENDER: 'off', RETENTION_SWEEP_SECONDS: '0', ADMIN_TOKEN: 'scale-admin-token-0123456789' })
+  const aws = createAwsClients(config, { credentials: stack.credentials })
+  let reads = 0
+  aws.s3.middlewareStack.add((next, context) => async args => {
+    if (context.commandName === 'GetObjectCommand' && String((args.input as { Key?: string }).Key).startsWith('subscribers/')) reads++
+    return await next(args)
+  }, { step: 'initialize', name: 'countReads' })
+  const app = await buildApp(config, { aws }, { logger: false })
+  t.teardown(async () => { await app.close(); aws.destroy() })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const login = await app.inject({ method: 'POST', url: '/admin/login', payload: { token: 'scale-admin-token-0123456789' } })
+  const cookie = String(login.headers['set-cookie']).split(';')[0] ?? ''
+  const { port } = app.server.address() as { port: number }
+  // A real socket, closed after the first chunk of rows (what a browser does when the download is cancelled).
+  const first = await new Promise<string>((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: '/admin/signups.csv', headers: { cookie } }, res => {
+      res.once('data', (chunk: Buffer) => { req.destroy(); resolve(chunk.toString()) })
+    })
+    req.once('error', reject)
+    req.end()
+  })
+  t.match(first, /^address,status,created/, 'the download had started')
+  const settled = await eventually(async () => {
+    const before = reads
+    await sleep(300)
+    return reads === before && leanHeapHolders() === 0 ? before : undefined
+  }, { timeoutMs: 30_000 })
+  t.ok(settled < RECORDS, `the reads stopped (${settled} of ${RECORDS} records read)`)
+  t.equal(leanHeapHolders(), 0, 'and the scan let go of the lean heap sizing')
 })
