@@ -22,12 +22,13 @@ interface Ready<Known> { work: Work<Known>, item: OutboxItem }
 
 // What a crash can send twice: the sends whose outcome is not yet in S3. Outcomes are written every
 // 100 ms (or 20 outcomes), about 0.7 checkpoint PUT per email at a new account's 14/s and 0.05-0.1 at
-// 200/s (test/cost). When S3 is slow to take those writes, sending waits rather than run ahead of them:
-// at most UNRECORDED_MIN sends, or a quarter second of this sender's pace if more, are ever unrecorded,
-// so a SIGKILL sends at most that many twice however loaded the machine (test/process/instances.test.ts).
+// 200/s (test/cost). Sending never runs further ahead of S3 than UNRECORDED_MIN sends, or a quarter
+// second of this sender's pace if more: at that point what is done is written at once, and when S3 is
+// slow to take the writes, sending waits. A SIGKILL sends at most that many twice, however loaded the
+// machine (test/process/instances.test.ts; under load a checkpoint PUT lagged 150-600 ms).
 export const CHECKPOINT_EVERY = 20
 const CHECKPOINT_MS = 100
-export const UNRECORDED_MIN = 8
+export const UNRECORDED_MIN = 5
 const UNRECORDED_SECONDS = 0.25
 
 export type SendLoop<Known> = ReturnType<typeof createSendLoop<Known>>
@@ -102,7 +103,19 @@ export function createSendLoop<Known> (options: SendLoopOptions<Known>) {
 
   /** Whether one more send may start: SES calls in flight, and what a crash now would send again. */
   function mayLaunch (): boolean {
-    return inFlight.size < options.concurrency && unrecorded() < Math.max(UNRECORDED_MIN, Math.ceil(rate.rate * UNRECORDED_SECONDS))
+    return inFlight.size < options.concurrency && unrecorded() < windowSize()
+  }
+
+  function windowSize (): number {
+    return Math.max(UNRECORDED_MIN, Math.ceil(rate.rate * UNRECORDED_SECONDS))
+  }
+
+  /** The window of unrecorded sends is full: outcomes waiting for the 100 ms timer are written now. */
+  function recordNow (): void {
+    if (unrecorded() < windowSize()) return
+    for (const w of works.values()) {
+      if (!w.lost && !w.finishing && w.sinceCheckpoint > 0 && w.recording === 0) leases.checkpoint(w).catch(() => {}).then(notify)
+    }
   }
 
   function checkIdle (): void {
@@ -159,7 +172,10 @@ export function createSendLoop<Known> (options: SendLoopOptions<Known>) {
       }
       if (entry.work.lost || entry.work.batch.done[entry.item.id] || entry.work.inFlight.has(entry.item.id)) continue
       // Woken when a send or a checkpoint ends; a lease renewal by the scan writes outcomes too, unannounced.
-      while (!mayLaunch() && !stopping) await Promise.race([new Promise<void>(resolve => { wake = resolve }), sleep(CHECKPOINT_MS, undefined, { ref: false })])
+      while (!mayLaunch() && !stopping) {
+        recordNow()
+        await Promise.race([new Promise<void>(resolve => { wake = resolve }), sleep(CHECKPOINT_MS, undefined, { ref: false })])
+      }
       try {
         await rate.take(abort.signal)
       } catch {
