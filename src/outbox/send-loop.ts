@@ -22,14 +22,14 @@ interface Ready<Known> { work: Work<Known>, item: OutboxItem }
 
 // What a crash can send twice: the sends whose outcome is not yet in S3. Outcomes are written every
 // 100 ms (or 20 outcomes), about 0.7 checkpoint PUT per email at a new account's 14/s and 0.05-0.1 at
-// 200/s (test/cost). Sending never runs further ahead of S3 than UNRECORDED_MIN sends, or a quarter
+// 200/s (test/cost). Sending never runs further ahead of S3 than UNRECORDED_MIN sends, or a tenth of a
 // second of this sender's pace if more: at that point what is done is written at once, and when S3 is
 // slow to take the writes, sending waits. A SIGKILL sends at most that many twice, however loaded the
 // machine (test/process/instances.test.ts; under load a checkpoint PUT lagged 150-600 ms).
 export const CHECKPOINT_EVERY = 20
 const CHECKPOINT_MS = 100
 export const UNRECORDED_MIN = 5
-const UNRECORDED_SECONDS = 0.25
+const UNRECORDED_SECONDS = 0.1
 
 export type SendLoop<Known> = ReturnType<typeof createSendLoop<Known>>
 
