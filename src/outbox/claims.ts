@@ -41,11 +41,20 @@ const MAX_READY = 5000
 export function createClaims (options: ClaimsOptions) {
   const { leases, holder, rate, counters, log, clock } = options
 
+  let renewing: Promise<unknown> | undefined
+  /**
+   * Batches held while their turn comes (sending is paced) are renewed before their lease runs out, or
+   * another instance would claim them and send them again.
+   */
+  function renewExpiring (): Promise<unknown> {
+    renewing ??= Promise.all(holder.held().filter(w => !w.lost && !w.finishing && leases.expiring(w)).map(w => leases.checkpoint(w)))
+      .finally(() => { renewing = undefined })
+    return renewing
+  }
+
   /** Claims batches whose lease ran out: left by a crashed instance, or released at shutdown. */
   async function scan (): Promise<void> {
-    // Batches held while their turn comes (sending is paced): renewed before their lease runs out, or
-    // another instance would claim them and send them again.
-    await Promise.all(holder.held().filter(w => !w.lost && !w.finishing && leases.expiring(w)).map(w => leases.checkpoint(w)))
+    await renewExpiring()
     const ids = await leases.list()
     counters.scanned(ids)
     const ahead = options.claimAheadMs === undefined ? MAX_READY : Math.max(CHECKPOINT_EVERY, rate.rate * options.claimAheadMs / 1000)
@@ -72,8 +81,22 @@ export function createClaims (options: ClaimsOptions) {
     return claimed
   }
 
-  /** Scans every `scanIntervalMs` until the send loop winds down. */
+  /**
+   * Scans every `scanIntervalMs` until the send loop winds down. Renewal has a timer of its own: a
+   * scan reads every batch it may claim, and on a slow S3 with a long outbox that outlasted a lease
+   * (a held batch waiting its turn lapsed, and another instance sent it again).
+   */
   async function scanLoop (): Promise<void> {
+    const renewal = setInterval(() => { renewExpiring().catch(() => {}) }, options.scanIntervalMs)
+    renewal.unref()
+    try {
+      await scanUntilStopped()
+    } finally {
+      clearInterval(renewal)
+    }
+  }
+
+  async function scanUntilStopped (): Promise<void> {
     while (!holder.stopping) {
       try {
         await scan()

@@ -13,7 +13,7 @@ import { eventually, type Teardown } from '../helper.ts'
 const quiet = { info () {}, warn () {}, error () {} }
 const sent = { messageId: 'm', version: 'v1', linkExpiresAt: '2030-01-01T00:00:00.000Z', sentAt: '2029-12-25T00:00:00.000Z' }
 
-function memoryStore (writeDelayMs = 0) {
+function memoryStore (writeDelayMs = 0, readDelayMs = 0) {
   const batches = new Map<string, { json: string, etag: string }>()
   let n = 0
   const put = (batch: OutboxBatch) => {
@@ -29,7 +29,11 @@ function memoryStore (writeDelayMs = 0) {
       if (batches.get(batch.id)?.etag !== etag) throw new WriteConflict('k')
       return put(JSON.parse(json) as OutboxBatch)
     },
-    async read (id: string) { const b = batches.get(id); return b ? { batch: JSON.parse(b.json) as OutboxBatch, etag: b.etag } : null },
+    async read (id: string) {
+      if (readDelayMs) await new Promise(resolve => setTimeout(resolve, readDelayMs))
+      const b = batches.get(id)
+      return b ? { batch: JSON.parse(b.json) as OutboxBatch, etag: b.etag } : null
+    },
     async remove (id: string) { batches.delete(id) },
     async log () {},
     async list () { return [...batches.keys()].sort() }
@@ -79,6 +83,25 @@ t.test('a batch waiting behind another keeps its lease: the scan renews it befor
     return delivered.some(a => a.startsWith('b')) || undefined
   }, { timeoutMs: 10_000, intervalMs: 5 })
   t.equal(lapsed, 0, 'its lease never ran out while it waited its turn')
+})
+
+t.test('a scan slower than a lease (a long outbox on a slow S3) does not let a held batch lapse', async t => {
+  // 300 ms a read, 12 batches another instance holds: one scan reads for 3.6 s, over twice the 1.5 s lease.
+  const { store, stored } = memoryStore(0, 300)
+  for (let i = 0; i < 12; i++) await store.create(batchOf(items(`o${i}-`, 1), 'other', Date.now() + 60_000))
+  // 3 sends a second: the second batch waits 3 s behind the first, with no send of its own to renew it.
+  const { w, delivered } = worker(t, store, 3, 1500)
+  const first = batchOf(items('a', 9), 'me', Date.now() + 1500)
+  const waiting = batchOf(items('w', 2), 'me', Date.now() + 1500)
+  w.accept(first, await store.create(first))
+  w.accept(waiting, await store.create(waiting))
+  w.start()
+  let lapsed = 0
+  await eventually(() => {
+    if (Date.parse(stored(waiting.id)?.leaseUntil ?? '') <= Date.now()) lapsed++
+    return delivered.some(a => a.startsWith('w')) || undefined
+  }, { timeoutMs: 10_000, intervalMs: 5 })
+  t.equal(lapsed, 0, 'renewed on time while the scan was still reading')
 })
 
 t.test('outcomes are written within a moment even when the batch\'s next send is far off', async t => {
