@@ -194,6 +194,8 @@ function nest (env: Env, lists: { tokenSecrets: string[], formOrigins: string[],
       /** this process runs the background sender */
       sender: env.SENDER === 'on',
       concurrency: env.SEND_CONCURRENCY,
+      /** HTTP requests in flight from which the sender slows to a quarter of its pace (0: never) */
+      yieldRequests: env.SEND_YIELD_REQUESTS,
       maxAttempts: env.SEND_MAX_ATTEMPTS,
       leaseMs: ms(env.OUTBOX_LEASE_SECONDS),
       scanIntervalMs: ms(env.OUTBOX_SCAN_SECONDS),

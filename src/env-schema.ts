@@ -56,6 +56,7 @@ export const EnvSchema = Type.Object({
   SES_TEMPLATES: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on', description: 'store the email as an SES template and send only its data (off: send the whole email each time)' }),
   SENDER: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on', description: 'run the background sender in this process (off: accept signups only, e.g. on Lambda)' }),
   SEND_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 200, default: 16, description: 'SES calls in flight at once per instance (the rate limit still applies)' }),
+  SEND_YIELD_REQUESTS: Type.Integer({ minimum: 0, maximum: 10000, default: 16, description: 'while this many HTTP requests are in flight (a campaign burst), the sender goes at a quarter of its pace so that visitors are answered first; 0 turns it off' }),
   SEND_MAX_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 50, default: 8, description: 'attempts per email on throttling, 5xx or network errors before giving up' }),
   OUTBOX_LEASE_SECONDS: Type.Number({ minimum: 1, maximum: 3600, default: 30, description: 'how long an instance owns an outbox batch before others may claim it' }),
   OUTBOX_SCAN_SECONDS: Type.Number({ minimum: 0.1, maximum: 3600, default: 5, description: 'how often the outbox is scanned for batches whose lease ran out; a sender also renews the leases of the batches it holds then, so keep it under a third of OUTBOX_LEASE_SECONDS' }),

@@ -143,7 +143,7 @@ t.test('durations the code counts in ms are converted once, lists are split once
     BOT_MIN_FILL_SECONDS: '3',
     SNS_TOPIC_ARNS: 'arn:aws:sns:eu-west-1:123456789012:bounces, arn:aws:sns:eu-west-1:123456789012:complaints'
   })
-  t.same(config.outbox, { sender: true, concurrency: 16, maxAttempts: 8, leaseMs: 2500, scanIntervalMs: 200, shutdownGraceMs: 7000, instanceName: 'leadlink', heartbeatMs: 5000 })
+  t.same(config.outbox, { sender: true, concurrency: 16, yieldRequests: 16, maxAttempts: 8, leaseMs: 2500, scanIntervalMs: 200, shutdownGraceMs: 7000, instanceName: 'leadlink', heartbeatMs: 5000 })
   t.same(config.catalog, { refreshMs: 45_000 })
   t.equal(config.signup.cooldownMs, 0, '0 stays off')
   t.equal(config.signup.botMinFillMs, 3000)

@@ -10,6 +10,7 @@ import { createSenders } from '../../outbox/senders.ts'
 import { createOutboxStore } from '../../outbox/store.ts'
 import { createOutboxWorker, type DrainOptions, type DrainResult, type OutboxWorker } from '../../outbox/worker.ts'
 import { createOutboxWriter, type OutboxWriter } from '../../outbox/writer.ts'
+import { yieldingPace } from '../../outbox/yielding-pace.ts'
 import { createJsonStore } from '../../storage/json-store.ts'
 import { createOwedChecks } from '../../subscribers/owed.ts'
 import type { StoredRecord } from '../../subscribers/store.ts'
@@ -37,10 +38,11 @@ export default fp(async function outbox (app: FastifyInstance, opts: { deps: Ser
   const fleet = createSenders({ store: createJsonStore({ s3: aws.s3, bucket: config.aws.s3.bucket }), owner, periodMs: config.outbox.heartbeatMs, clock, log })
   const sendRate = createSendRate({ ses: aws.ses, override: config.aws.ses.maxSendRate, fleet, log: app.log })
   const owed = createOwedChecks({ store: app.subscribers, clock })
+  const visitors = countRequestsInFlight(app)
   const worker = createOutboxWorker<StoredRecord>({
     leases: createLeases({ store, owner, leaseMs, clock, log }),
     ports: { deliver: delivery.deliver, isOwed: owed.isOwed, recordFailure: owed.recordFailure },
-    rate: sendRate.pace,
+    rate: yieldingPace(sendRate.pace, { inFlight: visitors, threshold: config.outbox.yieldRequests }),
     scanIntervalMs: config.outbox.scanIntervalMs,
     maxAttempts: config.outbox.maxAttempts,
     concurrency: config.outbox.concurrency,
@@ -95,3 +97,13 @@ export default fp(async function outbox (app: FastifyInstance, opts: { deps: Ser
     await sendRate.stop()
   })
 }, { name: 'outbox', dependencies: ['config', 'aws', 'subscribers', 'delivery'] })
+
+/** HTTP requests this instance is answering now (a response ends its request, finished or cut off). */
+export function countRequestsInFlight (app: FastifyInstance): () => number {
+  let inFlight = 0
+  app.addHook('onRequest', async (_request, reply) => {
+    inFlight++
+    reply.raw.once('close', () => { inFlight-- })
+  })
+  return () => inFlight
+}
