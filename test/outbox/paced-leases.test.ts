@@ -67,6 +67,19 @@ function worker (t: Teardown, store: OutboxStore, rate: number, leaseMs: number,
   return { w, delivered, leases }
 }
 
+/**
+ * Watches a held batch until its first email (address `prefix`…) is sent: how often its lease was seen
+ * run out meanwhile (another instance's scan would claim it the moment it did).
+ */
+async function lapsesUntilSent (stored: (id: string) => OutboxBatch | null, batch: OutboxBatch, delivered: string[], prefix: string): Promise<number> {
+  let lapsed = 0
+  await eventually(() => {
+    if (Date.parse(stored(batch.id)?.leaseUntil ?? '') <= Date.now()) lapsed++
+    return delivered.some(a => a.startsWith(prefix)) || undefined
+  }, { timeoutMs: 10_000, intervalMs: 5 })
+  return lapsed
+}
+
 t.test('a batch waiting behind another keeps its lease: the scan renews it before it runs out', async t => {
   const { store, stored } = memoryStore()
   // 4 sends a second, a 1.5 s lease: the second batch's first send comes after its lease would have run out.
@@ -76,13 +89,7 @@ t.test('a batch waiting behind another keeps its lease: the scan renews it befor
   w.accept(first, await store.create(first))
   w.accept(second, await store.create(second))
   w.start()
-  // Watched while it waits: another instance's scan would claim it the moment its lease ran out.
-  let lapsed = 0
-  await eventually(() => {
-    if (Date.parse(stored(second.id)?.leaseUntil ?? '') <= Date.now()) lapsed++
-    return delivered.some(a => a.startsWith('b')) || undefined
-  }, { timeoutMs: 10_000, intervalMs: 5 })
-  t.equal(lapsed, 0, 'its lease never ran out while it waited its turn')
+  t.equal(await lapsesUntilSent(stored, second, delivered, 'b'), 0, 'its lease never ran out while it waited its turn')
 })
 
 t.test('a scan slower than a lease (a long outbox on a slow S3) does not let a held batch lapse', async t => {
@@ -96,12 +103,7 @@ t.test('a scan slower than a lease (a long outbox on a slow S3) does not let a h
   w.accept(first, await store.create(first))
   w.accept(waiting, await store.create(waiting))
   w.start()
-  let lapsed = 0
-  await eventually(() => {
-    if (Date.parse(stored(waiting.id)?.leaseUntil ?? '') <= Date.now()) lapsed++
-    return delivered.some(a => a.startsWith('w')) || undefined
-  }, { timeoutMs: 10_000, intervalMs: 5 })
-  t.equal(lapsed, 0, 'renewed on time while the scan was still reading')
+  t.equal(await lapsesUntilSent(stored, waiting, delivered, 'w'), 0, 'renewed on time while the scan was still reading')
 })
 
 t.test('outcomes are written within a moment even when the batch\'s next send is far off', async t => {
