@@ -45,7 +45,7 @@ export function servers (root: string, leadlink: string): Servers {
 }
 
 // Long enough for the config's minimum; with it set, /admin is registered as in a production that uses it.
-const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef'
+export const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef'
 
 /**
  * The same environment for every server: aws mode against the stand-ins, logs at warn, the admin area

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { BenchContext } from './context.ts'
 import { freePort, launch, rssMb, stop, waitHealthy, type Launched } from './processes.ts'
+import { ADMIN_TOKEN, serverEnv } from './servers.ts'
 import { scanRequests, type ScanCount } from './signups-scan.ts'
 import { fmt, median, range, row, type Log } from './stats.ts'
 import { verdict } from './targets.ts'
@@ -19,7 +20,6 @@ import { DEFAULT_CONCURRENCY } from '../src/subscribers/export.ts'
 
 const BUCKET = 'bench-signups'
 const CREDENTIALS = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' }
-const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef'
 /** NODE_OPTIONS for the measured server: none (Node's defaults, as an operator runs it) unless BENCH_SIGNUPS_NODE_OPTIONS compares some. */
 const SERVER_NODE_OPTIONS = process.env.BENCH_SIGNUPS_NODE_OPTIONS ?? ''
 const STATUSES = ['pending', 'confirmed', 'confirmed', 'unsubscribed', 'pending', 'confirmed', 'suppressed'] as const
@@ -145,27 +145,13 @@ function peakMb (pid: number): number {
 async function adminServer (ctx: BenchContext, endpoint: string, nodeOptions: string): Promise<{ server: Launched, port: number, cookie: string }> {
   const port = await freePort()
   const env = {
+    // The bench's server environment, on s3rver's bucket and credentials.
+    ...serverEnv(port, endpoint),
     ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}),
-    PATH: process.env.PATH ?? '',
     ...CREDENTIALS,
-    NODE_ENV: 'production',
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    PUBLIC_URL: `http://127.0.0.1:${port}`,
-    LOG_LEVEL: 'warn',
-    AWS_REGION: 'us-east-1',
-    AWS_EC2_METADATA_DISABLED: 'true',
     S3_BUCKET: BUCKET,
-    S3_ENDPOINT: endpoint,
-    S3_FORCE_PATH_STYLE: 'true',
-    SES_ENDPOINT: endpoint,
-    SES_FROM: 'Bench <bench@example.com>',
-    TOKEN_SECRET: 'bench-token-secret-0123456789abcdef',
-    ADDRESS_KEY: 'bench-address-key-0123456789abcdef',
-    ADMIN_TOKEN,
     // This server only answers the admin: its sender would ask the S3 emulator for SES.
-    SENDER: 'off',
-    METRICS_PORT: '0'
+    SENDER: 'off'
   }
   const build = spawnSync(process.execPath, [join(ctx.servers.leadlinkRoot, 'build/build.ts')], { cwd: ctx.servers.leadlinkRoot, stdio: 'inherit' })
   if (build.status !== 0) throw new Error('the build (npm run build) failed')
