@@ -1,6 +1,6 @@
 // The outbox in S3: batches of emails owed, one object per batch under outbox/, leased by the
 // instance sending them (conditional writes decide who holds a lease).
-import { randomBytes } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import type { S3Client } from '@aws-sdk/client-s3'
 import { createJsonStore } from '../storage/json-store.ts'
 import { type DeliveryLog, type OutboxBatch, OutboxBatchSchema } from './model.ts'
@@ -27,7 +27,9 @@ export interface StoredBatch {
 
 /** Time-sortable ids: the oldest batch lists first, and its age is readable from its name. */
 export function newBatchId (at: number = Date.now()): string {
-  return `${at.toString(36).padStart(9, '0')}-${randomBytes(6).toString('hex')}`
+  // 12 random hex digits: the last group of a v4 UUID, all random. randomUUID draws from a buffer of
+  // entropy; randomBytes(6) took 3 % of the server's CPU in a burst's profile.
+  return `${at.toString(36).padStart(9, '0')}-${randomUUID().slice(24)}`
 }
 
 export function batchTime (id: string): number {
