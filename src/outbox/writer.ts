@@ -30,7 +30,10 @@ export type OutboxWriter<Known = unknown> = ReturnType<typeof createOutboxWriter
 
 export function createOutboxWriter<Known> (options: OutboxWriterOptions<Known>) {
   const maxBatch = options.maxBatch ?? 100
-  const maxInFlight = options.maxInFlight ?? 2
+  // An append waits for a write slot, then for its own write. In a burst of 1,500 signups at 50
+  // connections, 4 slots answered with a p99 10-15 % lower than 2, with as many batches (8 did not
+  // help further): the wait for a slot was the part that grew.
+  const maxInFlight = options.maxInFlight ?? 4
   const clock = options.clock ?? systemClock
   let waiting: Array<Waiting<Known>> = []
   let inFlight = 0
