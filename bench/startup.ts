@@ -1,5 +1,5 @@
 // Bench section "startup": spawn → first /healthz 200 and RSS for leadlink as `npm start` runs it, for
-// the same app without each piece of its build (the bundle, the precompiled schemas), and for a bare
+// the same app without each piece of its build (the bundle, the precompiled schemas, Node's compile cache), and for a bare
 // Fastify + SDK app; all with ADMIN_TOKEN set, so the admin area loads as where it is used.
 import { spawnSync } from 'node:child_process'
 import { cp, mkdir, rm, symlink } from 'node:fs/promises'
@@ -12,11 +12,12 @@ import { fmt, median, NOISY_PCT, othersPct, range, row, savingPct, type Log } fr
 import { verdict } from './targets.ts'
 
 /** leadlink as `npm start` runs it and the issue's reference first; then what each piece of the build is worth. */
-export const STARTUP_VARIANTS = ['leadlink', 'bare', 'bundle-no-schemas', 'sources', 'sources-no-schemas', 'bundled-bare'] as const
+export const STARTUP_VARIANTS = ['leadlink', 'bare', 'no-compile-cache', 'bundle-no-schemas', 'sources', 'sources-no-schemas', 'bundled-bare'] as const
 export type StartupVariant = typeof STARTUP_VARIANTS[number]
 
 const LABEL: Record<StartupVariant, string> = {
-  leadlink: '(a) the bundle + precompiled schemas: what `npm start` runs',
+  leadlink: '(a) the bundle + precompiled schemas: what `npm start` runs (Node\'s compile cache on, filled by the start before)',
+  'no-compile-cache': '(e) the same without Node\'s compile cache (NODE_DISABLE_COMPILE_CACHE=1): what the first start after a build costs',
   'bundle-no-schemas': '(b) the bundle, schemas compiled at start-up (no dist/schemas.cjs)',
   sources: '(c) node src/server.ts + precompiled schemas',
   'sources-no-schemas': '(d) node src/server.ts, schemas compiled at start-up',
@@ -71,13 +72,16 @@ async function treeWithoutSchemas (servers: Servers): Promise<{ bundle: string, 
   return { bundle: join(tree, bundleRel), sources: join(tree, 'src/server.ts') }
 }
 
+/** What a variant runs with beside the bench's server environment. */
+const VARIANT_ENV: Partial<Record<StartupVariant, Record<string, string>>> = { 'no-compile-cache': { NODE_DISABLE_COMPILE_CACHE: '1' } }
+
 async function startupOnce (ctx: BenchContext, variant: StartupVariant, entry: string): Promise<StartupSample> {
   const standIns = standInsOf(ctx)
   const port = await freePort()
   // Our own CPU: the bench, every server it started and reaped, and the idle stand-ins.
   const own = () => cpuMs('self', true) + cpuMs(standIns.pid)
   const t0 = { machine: machineBusyMs(), own: own() }
-  const server = launch(variant, [entry], serverEnv(port, standIns.url))
+  const server = launch(variant, [entry], { ...serverEnv(port, standIns.url), ...VARIANT_ENV[variant] })
   let ready: number
   let cpuReady: number
   let rssReady: number
@@ -131,6 +135,7 @@ export async function runStartup (ctx: BenchContext): Promise<StartupBench> {
   const without = await treeWithoutSchemas(servers)
   const entry: Record<StartupVariant, string> = {
     leadlink: servers.entry.leadlink,
+    'no-compile-cache': servers.entry.leadlink,
     'bundle-no-schemas': without.bundle,
     sources: servers.entry.sources,
     'sources-no-schemas': without.sources,
@@ -166,6 +171,7 @@ export async function runStartup (ctx: BenchContext): Promise<StartupBench> {
 
 /** Each piece of the build, as the step from the variant without it to the one with it. */
 const PIECES: Array<[string, StartupVariant, StartupVariant]> = [
+  ['Node\'s compile cache (e → a)', 'no-compile-cache', 'leadlink'],
   ['precompiled schemas, in the bundle (b → a)', 'bundle-no-schemas', 'leadlink'],
   ['precompiled schemas, from sources (d → c)', 'sources-no-schemas', 'sources'],
   ['the bundle, with the schemas (c → a)', 'sources', 'leadlink'],

@@ -31,7 +31,7 @@ export async function buildSchemas (file = PRECOMPILED_FILE): Promise<{ validato
   const app = await buildApp(loadConfig(BUILD_ENV), {
     clientOptions: { credentials: { accessKeyId: 'AKIDBUILD', secretAccessKey: 'build' } }
   }, { fastify: { schemaController: { compilersFactory: recordingCompilers(recorded) } } })
-  // Local mode's click redirect is registered by src/server.ts, not buildApp: `npm start` would compile it.
+  // Local mode's click redirect is registered by src/serve.ts, not buildApp: `npm start` would compile it.
   await app.register((await import('../src/http/routes/local-events.ts')).default)
   await app.ready()
   await app.close()

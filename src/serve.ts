@@ -1,4 +1,5 @@
-// Process entry: config → (local emulators) → app → listen; graceful shutdown on signals.
+// The server process (started by src/server.ts): config → (local emulators) → app → listen;
+// graceful shutdown on signals.
 import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.ts'
 import { ConfigError, loadConfig, type Config } from './config.ts'

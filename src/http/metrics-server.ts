@@ -1,11 +1,11 @@
 // The private /metrics listener on METRICS_HOST:METRICS_PORT (loopback by default), started by
-// src/server.ts beside the app: counters that move with each signup must not face the internet.
+// src/serve.ts beside the app: counters that move with each signup must not face the internet.
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Registry } from '@prometheus-io/client'
 
-/** The port is taken: server.ts prints this message as its one line. */
+/** The port is taken: serve.ts prints this message as its one line. */
 export class MetricsPortInUse extends Error {
   constructor (host: string, port: number) {
     super(`METRICS_PORT ${port} (the /metrics listener on ${host}) is already in use. Is another leadlink running? ` +
@@ -17,7 +17,7 @@ export class MetricsPortInUse extends Error {
 export interface MetricsServerOptions {
   registry: Registry
   host: string
-  /** 0 picks a free port (tests); server.ts never starts the listener for METRICS_PORT=0 */
+  /** 0 picks a free port (tests); serve.ts never starts the listener for METRICS_PORT=0 */
   port: number
   log?: FastifyBaseLogger
 }

@@ -1,4 +1,4 @@
-// Local mode only (src/server.ts registers it): emulated SES event publishing on the app's SES client,
+// Local mode only (src/serve.ts registers it): emulated SES event publishing on the app's SES client,
 // and GET /local/click, the click-tracking redirect that the emulated emails' links go through.
 import { Type } from 'typebox'
 import type { App } from '../app-type.ts'
