@@ -67,14 +67,23 @@ interface SigningClient {
 export function shareSigner (client: SigningClient): void {
   const perRequest = client.config.signer
   const signers = new Map<string, Promise<RequestSigner>>()
+  // The SDK caches resolved endpoints, so the same scheme object comes back call after call: found
+  // by identity first, by content (a JSON key) the first time an object is seen.
+  let seen = new WeakMap<AuthScheme, Promise<RequestSigner>>()
   client.config.signer = authScheme => {
+    const known = authScheme && seen.get(authScheme)
+    if (known) return known
     const key = JSON.stringify(authScheme ?? null)
     let signer = signers.get(key)
     if (!signer) {
       signer = perRequest(authScheme)
       signers.set(key, signer)
-      signer.catch(() => signers.delete(key))
+      signer.catch(() => {
+        signers.delete(key)
+        seen = new WeakMap()
+      })
     }
+    if (authScheme) seen.set(authScheme, signer)
     return signer
   }
 }

@@ -36,7 +36,8 @@ export class Sha256 implements Checksum {
 
   update (data: SourceData): void {
     if (this.finished) throw new Error('Attempted to update an already finished hash.')
-    this.hash.update(typeof data === 'string' ? data : toBuffer(data))
+    // Strings (as UTF-8) and typed arrays go in as they are, as in the SDK's own class.
+    this.hash.update(typeof data === 'string' ? data : ArrayBuffer.isView(data) ? data as NodeJS.ArrayBufferView : new Uint8Array(data))
   }
 
   async digest (): Promise<Uint8Array> {

@@ -106,19 +106,23 @@ t.test('one signer is built per auth scheme, and a failed build is tried again',
   const other = await client.config.signer({ ...sigv4, signingRegion: 'eu-west-1' })
   t.not(other, a, 'another region, another signer')
   t.equal(built.length, 2)
+  t.equal(await client.config.signer(sigv4), a, 'the same scheme object again')
+  t.equal(built.length, 2)
   fail = true
-  await t.rejects(client.config.signer({ ...sigv4, signingName: 'ses' }), /no region/)
+  const ses = { ...sigv4, signingName: 'ses' }
+  await t.rejects(client.config.signer(ses), /no region/)
   fail = false
-  await client.config.signer({ ...sigv4, signingName: 'ses' })
-  t.equal(built.length, 4, 'the failed build is not kept')
+  await client.config.signer(ses)
+  t.equal(built.length, 4, 'the failed build is not kept, not even for the same scheme object')
 })
 
 t.test('Sha256 gives what node:crypto gives, for hashes and HMACs with string and binary keys', async t => {
   const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex')
   const hash = new Sha256()
   hash.update('hello ')
-  hash.update(new TextEncoder().encode('world'))
-  t.equal(hex(await hash.digest()), createHash('sha256').update('hello world').digest('hex'))
+  hash.update(new TextEncoder().encode('wor'))
+  hash.update(new TextEncoder().encode('ld').buffer)
+  t.equal(hex(await hash.digest()), createHash('sha256').update('hello world').digest('hex'), 'strings, typed arrays and ArrayBuffers')
   hash.update('!')
   t.equal(hex(await hash.digest()), createHash('sha256').update('hello world!').digest('hex'), 'a plain hash goes on after a digest')
 
