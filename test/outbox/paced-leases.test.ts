@@ -68,42 +68,37 @@ function worker (t: Teardown, store: OutboxStore, rate: number, leaseMs: number,
 }
 
 /**
- * Watches a held batch until its first email (address `prefix`…) is sent: how often its lease was seen
- * run out meanwhile (another instance's scan would claim it the moment it did).
+ * Two batches this instance wrote, held with 1.5 s leases and sent at `rate` a second: the second
+ * waits its turn behind the first. How often its lease was seen run out before its first email went
+ * (another instance's scan would claim it the moment it did).
  */
-async function lapsesUntilSent (stored: (id: string) => OutboxBatch | null, batch: OutboxBatch, delivered: string[], prefix: string): Promise<number> {
+async function lapsesOfWaiting (t: Teardown, memory: ReturnType<typeof memoryStore>, rate: number, first: OutboxItem[], waiting: OutboxItem[]): Promise<number> {
+  const { store, stored } = memory
+  const { w, delivered } = worker(t, store, rate, 1500)
+  const batches = [batchOf(first, 'me', Date.now() + 1500), batchOf(waiting, 'me', Date.now() + 1500)]
+  for (const batch of batches) w.accept(batch, await store.create(batch))
+  w.start()
+  const watched = batches[1] as OutboxBatch
+  const addresses = new Set(waiting.map(i => i.address))
   let lapsed = 0
   await eventually(() => {
-    if (Date.parse(stored(batch.id)?.leaseUntil ?? '') <= Date.now()) lapsed++
-    return delivered.some(a => a.startsWith(prefix)) || undefined
+    if (Date.parse(stored(watched.id)?.leaseUntil ?? '') <= Date.now()) lapsed++
+    return delivered.some(a => addresses.has(a)) || undefined
   }, { timeoutMs: 10_000, intervalMs: 5 })
   return lapsed
 }
 
 t.test('a batch waiting behind another keeps its lease: the scan renews it before it runs out', async t => {
-  const { store, stored } = memoryStore()
   // 4 sends a second, a 1.5 s lease: the second batch's first send comes after its lease would have run out.
-  const { w, delivered } = worker(t, store, 4, 1500)
-  const first = batchOf(items('a', 8), 'me', Date.now() + 1500)
-  const second = batchOf(items('b', 4), 'me', Date.now() + 1500)
-  w.accept(first, await store.create(first))
-  w.accept(second, await store.create(second))
-  w.start()
-  t.equal(await lapsesUntilSent(stored, second, delivered, 'b'), 0, 'its lease never ran out while it waited its turn')
+  t.equal(await lapsesOfWaiting(t, memoryStore(), 4, items('a', 8), items('b', 4)), 0, 'its lease never ran out while it waited its turn')
 })
 
 t.test('a scan slower than a lease (a long outbox on a slow S3) does not let a held batch lapse', async t => {
   // 300 ms a read, 12 batches another instance holds: one scan reads for 3.6 s, over twice the 1.5 s lease.
-  const { store, stored } = memoryStore(0, 300)
-  for (let i = 0; i < 12; i++) await store.create(batchOf(items(`o${i}-`, 1), 'other', Date.now() + 60_000))
+  const memory = memoryStore(0, 300)
+  for (let i = 0; i < 12; i++) await memory.store.create(batchOf(items(`o${i}-`, 1), 'other', Date.now() + 60_000))
   // 3 sends a second: the second batch waits 3 s behind the first, with no send of its own to renew it.
-  const { w, delivered } = worker(t, store, 3, 1500)
-  const first = batchOf(items('a', 9), 'me', Date.now() + 1500)
-  const waiting = batchOf(items('w', 2), 'me', Date.now() + 1500)
-  w.accept(first, await store.create(first))
-  w.accept(waiting, await store.create(waiting))
-  w.start()
-  t.equal(await lapsesUntilSent(stored, waiting, delivered, 'w'), 0, 'renewed on time while the scan was still reading')
+  t.equal(await lapsesOfWaiting(t, memory, 3, items('a', 9), items('w', 2)), 0, 'renewed on time while the scan was still reading')
 })
 
 t.test('outcomes are written within a moment even when the batch\'s next send is far off', async t => {
