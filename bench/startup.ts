@@ -1,6 +1,7 @@
 // Bench section "startup": spawn → first /healthz 200 and RSS for leadlink as `npm start` runs it, for
-// the same app without each piece of its build (the bundle, the precompiled schemas, Node's compile cache), and for a bare
-// Fastify + SDK app; all with ADMIN_TOKEN set, so the admin area loads as where it is used.
+// the same app without each piece of its build (the bundle, the precompiled schemas, Node's compile
+// cache), and for a bare Fastify + SDK app; all with ADMIN_TOKEN set, so the admin area loads as
+// where it is used.
 import { spawnSync } from 'node:child_process'
 import { cp, mkdir, rm, symlink } from 'node:fs/promises'
 import { dirname, join, relative } from 'node:path'
